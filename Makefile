@@ -1,0 +1,99 @@
+# scratchnet — one Makefile for the core library, the server, tests and benchmarks.
+#
+#   make            build the server binary ./scratchnet
+#   make run        install missing Debian packages (as root), build, serve on :8080
+#   make test       every test suite, then all of them again under ASan + UBSan
+#   make bench      the benchmarks (figures only, never pass/fail on speed)
+#
+# Objects go to $(BUILD) (build/ or build-asan/ for the sanitizer run).
+
+CC      ?= cc
+BUILD   ?= build
+SAN     ?=
+OPT     ?= -O2
+PKGS    := libmicrohttpd libcjson sqlite3
+TESTPKGS:= check libcurl
+
+CFLAGS  += -std=c11 $(OPT) -g -Wall -Wextra -Werror -D_GNU_SOURCE -pthread -Icore -Iserver -I$(BUILD)
+ifeq ($(SAN),1)
+CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDFLAGS += -fsanitize=address,undefined
+endif
+SRV_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+SRV_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
+TEST_CFLAGS:= $(shell pkg-config --cflags $(TESTPKGS) 2>/dev/null)
+TEST_LIBS  := $(shell pkg-config --libs $(TESTPKGS) 2>/dev/null)
+
+CORE_SRC   := $(wildcard core/*.c)
+SERVER_SRC := $(filter-out server/main.c,$(wildcard server/*.c))
+EMBEDDED   := $(sort $(wildcard migrations/*.sql)) docs/openapi.yaml $(wildcard web/*)
+CORE_OBJ   := $(CORE_SRC:%.c=$(BUILD)/%.o)
+SERVER_OBJ := $(SERVER_SRC:%.c=$(BUILD)/%.o) $(BUILD)/embedded.o
+UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
+INTEG_TESTS:= $(patsubst tests/integration/%.c,$(BUILD)/tests/%,$(wildcard tests/integration/test_*.c))
+INTEG_LIB  := $(filter-out $(wildcard tests/integration/test_*.c),$(wildcard tests/integration/*.c))
+
+.PHONY: all run test test-run test-asan bench clean deps
+all: scratchnet
+
+scratchnet: $(BUILD)/scratchnet
+	cp $< $@
+
+$(BUILD)/scratchnet: $(BUILD)/server/main.o $(SERVER_OBJ) $(BUILD)/libscratchnet.a
+	$(CC) $(LDFLAGS) -pthread -o $@ $^ $(SRV_LIBS)
+
+$(BUILD)/libscratchnet.a: $(CORE_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/core/%.o: core/%.c core/*.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/server/%.o: server/%.c server/*.h core/scratchnet.h $(BUILD)/embedded.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(SRV_CFLAGS) -c -o $@ $<
+
+# Migrations, the OpenAPI document and the web page are compiled into the binary.
+$(BUILD)/tools/embed: tools/embed.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -O1 -Wall -Wextra -Werror -o $@ $<
+$(BUILD)/embedded.c $(BUILD)/embedded.h: $(BUILD)/tools/embed $(EMBEDDED)
+	$(BUILD)/tools/embed $(BUILD)/embedded.c $(BUILD)/embedded.h $(EMBEDDED)
+$(BUILD)/embedded.o: $(BUILD)/embedded.c
+	$(CC) -std=c11 -O1 -c -o $@ $<
+
+# Unit tests link the core and the server's modules (not main); integration
+# tests talk to the real binary over HTTP and link only libcurl and Check.
+$(BUILD)/tests/%: tests/unit/%.c $(SERVER_OBJ) $(BUILD)/libscratchnet.a tests/unit/*.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(SRV_CFLAGS) $(TEST_CFLAGS) -Itests/unit -o $@ $< $(SERVER_OBJ) $(BUILD)/libscratchnet.a $(LDFLAGS) $(SRV_LIBS) $(TEST_LIBS)
+$(BUILD)/tests/%: tests/integration/%.c $(INTEG_LIB) tests/integration/*.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(TEST_CFLAGS) $(SRV_CFLAGS) -Itests/integration -o $@ $< $(INTEG_LIB) $(LDFLAGS) $(TEST_LIBS) $(SRV_LIBS)
+
+# Runs every suite of this build; SCRATCHNET_BIN tells integration tests which binary.
+test-run: $(BUILD)/scratchnet $(UNIT_TESTS) $(INTEG_TESTS)
+	@set -e; for t in $(UNIT_TESTS) $(INTEG_TESTS); do \
+	  echo "== $$t"; SCRATCHNET_BIN=$(CURDIR)/$(BUILD)/scratchnet $$t; done
+
+test-asan:
+	$(MAKE) BUILD=build-asan SAN=1 OPT=-O1 test-run
+
+test: deps
+	$(MAKE) test-run
+	$(MAKE) test-asan
+	@echo "all suites passed, also under AddressSanitizer + UndefinedBehaviorSanitizer"
+
+run: deps scratchnet
+	./scratchnet --db scratchnet.db
+
+# Installs the Debian packages the build and tests need when run as root;
+# otherwise says which are missing.
+deps:
+	@sh tools/deps.sh
+
+bench: scratchnet
+	$(MAKE) -C bench
+
+clean:
+	rm -rf build build-asan scratchnet
