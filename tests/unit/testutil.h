@@ -97,16 +97,15 @@ static inline double tu_act(sn_activation a, double z)
     }
 }
 
-/* Y (rows × outputs, double) = net applied to raw X, normalisation included.
+/* Y (rows × outputs, double) = the network's architecture and normalisation
+ * with parameters `theta` (double, the block's layout) applied to raw X.
  * If min_abs_z is not NULL it receives the smallest |z| of any relu or
  * leaky_relu unit over all rows (HUGE_VAL if there is none): how close the
  * batch comes to a kink. */
-static inline void tu_ref_forward(const sn_net *net, const float *X, size_t rows, double *Y,
-                                  double *min_abs_z)
+static inline void tu_ref_forward_theta(const sn_net *net, const double *theta, const float *X,
+                                        size_t rows, double *Y, double *min_abs_z)
 {
     const sn_arch *a = sn_net_arch(net);
-    size_t count = 0;
-    const float *p = sn_net_params_const(net, &count);
     const float *shift = NULL, *scale = NULL;
     sn_norm norm = sn_net_norm(net, &shift, &scale);
     int widest = 0;
@@ -125,11 +124,11 @@ static inline void tu_ref_forward(const sn_net *net, const float *X, size_t rows
         }
         for (int l = 0; l < a->n_layers - 1; l++) {
             int in = a->sizes[l], out = a->sizes[l + 1];
-            const float *W = p + sn_net_weight_offset(net, l);
-            const float *b = p + sn_net_bias_offset(net, l);
+            const double *W = theta + sn_net_weight_offset(net, l);
+            const double *b = theta + sn_net_bias_offset(net, l);
             for (int o = 0; o < out; o++) {
                 double z = b[o];
-                for (int i = 0; i < in; i++) z += (double)W[(size_t)o * (size_t)in + (size_t)i] * cur[i];
+                for (int i = 0; i < in; i++) z += W[(size_t)o * (size_t)in + (size_t)i] * cur[i];
                 if ((a->act[l] == SN_ACT_RELU || a->act[l] == SN_ACT_LEAKY_RELU) && fabs(z) < kink)
                     kink = fabs(z);
                 nxt[o] = a->act[l] == SN_ACT_SOFTMAX ? z : tu_act(a->act[l], z);
@@ -148,6 +147,27 @@ static inline void tu_ref_forward(const sn_net *net, const float *X, size_t rows
     if (min_abs_z) *min_abs_z = kink;
     free(cur);
     free(nxt);
+}
+
+/* The network's own (float32) parameters widened to a malloc'd double block. */
+static inline double *tu_theta(const sn_net *net, size_t *count)
+{
+    size_t n = 0;
+    const float *p = sn_net_params_const(net, &n);
+    double *t = malloc(sizeof(double) * (n ? n : 1));
+    ck_assert_ptr_nonnull(t);
+    for (size_t i = 0; i < n; i++) t[i] = p[i];
+    if (count) *count = n;
+    return t;
+}
+
+/* tu_ref_forward_theta with the network's own parameters. */
+static inline void tu_ref_forward(const sn_net *net, const float *X, size_t rows, double *Y,
+                                  double *min_abs_z)
+{
+    double *t = tu_theta(net, NULL);
+    tu_ref_forward_theta(net, t, X, rows, Y, min_abs_z);
+    free(t);
 }
 
 /* The loss of predictions P (double) against targets Y, as the header defines it. */
