@@ -1,0 +1,97 @@
+/*
+ * main.c — the scratchnet server: settings, the store, the HTTP daemon, and
+ * an orderly stop on SIGTERM or SIGINT.
+ *
+ * Exit codes: 0 after a signal-driven stop (or --help), 1 when the store or
+ * the daemon cannot start, 2 for a bad setting.
+ *
+ * Signals: SIGTERM and SIGINT are blocked before any thread starts, so every
+ * thread inherits the mask and only sigwait() below ever receives them; no
+ * handler and no global is needed. SIGPIPE is ignored (a client that hangs
+ * up must not kill the server).
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "config.h"
+#include "handlers.h"
+#include "http.h"
+#include "store.h"
+
+int main(int argc, char **argv)
+{
+    config cfg;
+    const char *bad = config_parse(&cfg, argc, argv);
+    if (bad) {
+        fprintf(stderr, "scratchnet: %s\n", bad);
+        return 2;
+    }
+    if (cfg.help) {
+        config_usage(stdout, "scratchnet");
+        return 0;
+    }
+
+    sigset_t stop_signals;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGTERM);
+    sigaddset(&stop_signals, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    config_describe(&cfg, stderr);
+
+    char err[512];
+    app a = {.cfg = &cfg};
+    if (store_open_sqlite(cfg.db, &a.store, err, sizeof err) != STORE_OK) {
+        fprintf(stderr, "scratchnet: cannot open the database %s: %s\n", cfg.db, err);
+        return 1;
+    }
+
+    /* JOBS: start the training workers here (cfg.workers, cfg.queue,
+     * cfg.threads) and keep their handle in `a`, before the daemon starts
+     * taking /train requests. */
+
+    http_options opt = {
+        .bind = cfg.bind,
+        .port = cfg.port,
+        .threads = cfg.http_threads,
+        .timeout = cfg.timeout,
+        .max_connections = cfg.max_connections,
+        .max_body = cfg.max_body,
+        .max_stream = cfg.max_dataset,
+        .api_key = cfg.api_key,
+        .cors_origins = cfg.cors_origins,
+        .routes = routes,
+        .n_routes = routes_count,
+        .app = &a,
+    };
+    http_server *srv = http_start(&opt, err, sizeof err);
+    if (!srv) {
+        fprintf(stderr, "scratchnet: %s\n", err);
+        /* JOBS: stop the workers here too. */
+        store_close(a.store);
+        return 1;
+    }
+    bool v6 = strchr(cfg.bind, ':') != NULL;
+    printf("scratchnet listening on http://%s%s%s:%u (db %s)\n", v6 ? "[" : "", cfg.bind,
+           v6 ? "]" : "", http_port(srv), cfg.db);
+    fflush(stdout);
+
+    int sig = 0;
+    sigwait(&stop_signals, &sig);
+    fprintf(stderr, "scratchnet: %s received, stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+
+    /* No new connections; then requests in progress finish or are cut when
+     * the daemon stops (streamed answers are ended first). */
+    http_quiesce(srv);
+    http_stop(srv);
+
+    /* JOBS: shutdown hook — stop the training workers here (cancel or
+     * finish running jobs, join the threads). The daemon is stopped, so no
+     * handler can enqueue or listen any more; the store is still open. */
+
+    store_close(a.store);
+    fprintf(stderr, "scratchnet: stopped\n");
+    return 0;
+}
