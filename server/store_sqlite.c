@@ -280,7 +280,7 @@ static store_status sq_int(sqlite_store *s, enum query id, int64_t *value, char 
 static store_status sq_simple(sqlite_store *s, enum query id, char *err, size_t errlen,
                               const char *what)
 {
-    sqlite3_stmt *q;
+    sqlite3_stmt *q = NULL;
     store_status st = sq_stmt(s, id, &q, err, errlen);
     return st ? st : sq_run(s, id, NULL, err, errlen, what);
 }
@@ -607,7 +607,7 @@ static store_status check_alias(const char *alias, char *err, size_t errlen)
 static store_status model_id(sqlite_store *s, const char *name, int64_t *id, char *err,
                              size_t errlen)
 {
-    sqlite3_stmt *q;
+    sqlite3_stmt *q = NULL;
     store_status st = check_name("model", name, err, errlen);
     if (st || (st = sq_stmt(s, Q_MODEL_ID, &q, err, errlen)))
         return st;
@@ -620,8 +620,8 @@ static store_status model_id(sqlite_store *s, const char *name, int64_t *id, cha
 static store_status version_exists(sqlite_store *s, const char *model, int64_t id, int64_t number,
                                    char *err, size_t errlen)
 {
-    sqlite3_stmt *q;
-    int64_t one;
+    sqlite3_stmt *q = NULL;
+    int64_t one = 0;
     store_status st = sq_stmt(s, Q_VERSION_EXISTS, &q, err, errlen);
     if (st)
         return st;
@@ -639,7 +639,7 @@ static store_status version_exists(sqlite_store *s, const char *model, int64_t i
 static store_status job_state_error(sqlite_store *s, int64_t id, const char *expected, char *err,
                                     size_t errlen)
 {
-    sqlite3_stmt *q;
+    sqlite3_stmt *q = NULL;
     store_status st = sq_stmt(s, Q_JOB_STATUS, &q, err, errlen);
     if (st)
         return st;
@@ -683,8 +683,8 @@ static store_status check_version_new(const char *model, const store_version_new
 static store_status version_insert(sqlite_store *s, const char *model, const store_version_new *v,
                                    int64_t *number, char *err, size_t errlen)
 {
-    sqlite3_stmt *q;
-    int64_t id, num;
+    sqlite3_stmt *q = NULL;
+    int64_t id = 0, num = 0;
     store_status st = sq_stmt(s, Q_MODEL_INSERT, &q, err, errlen);
     if (st)
         return st;
@@ -732,7 +732,7 @@ static store_status version_insert(sqlite_store *s, const char *model, const sto
         sqlite3_bind_int64(q, 3, v->epochs_run);
         bind_real(q, 4, v->loss);
         bind_real(q, 5, v->val_loss);
-        int64_t changed;
+        int64_t changed = 0;
         if ((st = sq_run(s, Q_JOB_SUCCEED, &changed, err, errlen, "finishing the job")))
             return st;
         if (changed == 0)
@@ -762,8 +762,8 @@ static store_status sqlite_version_get(store *st_, const char *model, int64_t nu
                                        store_version **out, char *err, size_t errlen)
 {
     sqlite_store *s = sq_lock(st_);
-    sqlite3_stmt *q;
-    int64_t id;
+    sqlite3_stmt *q = NULL;
+    int64_t id = 0;
     void *rows = NULL;
     size_t n = 0;
     store_status st = model_id(s, model, &id, err, errlen);
@@ -787,8 +787,8 @@ static store_status sqlite_version_resolve(store *st_, const char *model, const 
                                            int64_t *number, char *err, size_t errlen)
 {
     sqlite_store *s = sq_lock(st_);
-    sqlite3_stmt *q;
-    int64_t id, num = 0;
+    sqlite3_stmt *q = NULL;
+    int64_t id = 0, num = 0;
     store_status st = model_id(s, model, &id, err, errlen);
     if (st)
         return sq_unlock(s, st);
@@ -826,8 +826,8 @@ static store_status sqlite_version_delete(store *st_, const char *model, int64_t
                                           size_t errlen)
 {
     sqlite_store *s = sq_lock(st_);
-    sqlite3_stmt *q;
-    int64_t id, changed = 0;
+    sqlite3_stmt *q = NULL;
+    int64_t id = 0, changed = 0;
     store_status st = sq_begin(s, true, err, errlen);
     if (st)
         return sq_unlock(s, st);
@@ -854,8 +854,8 @@ static store_status sqlite_loss_history(store *st_, const char *model, int64_t n
     if (offset < 0)
         return fail(STORE_INVALID, err, errlen, "offset must not be negative");
     sqlite_store *s = sq_lock(st_);
-    sqlite3_stmt *q;
-    int64_t id, count = 0;
+    sqlite3_stmt *q = NULL;
+    int64_t id = 0, count = 0;
     void *rows = NULL;
     size_t got = 0;
     store_status st = sq_begin(s, false, err, errlen);
@@ -888,7 +888,7 @@ static store_status sqlite_model_list(store *st_, store_model_info **models, siz
                                       size_t errlen)
 {
     sqlite_store *s = sq_lock(st_);
-    sqlite3_stmt *q;
+    sqlite3_stmt *q = NULL;
     store_status st = sq_stmt(s, Q_MODEL_LIST, &q, err, errlen);
     if (st == STORE_OK)
         st = sq_rows(s, Q_MODEL_LIST, &model_reader, (void **)models, n, err, errlen);
@@ -899,8 +899,8 @@ static store_status sqlite_model_get(store *st_, const char *model, store_model 
                                      size_t errlen)
 {
     sqlite_store *s = sq_lock(st_);
-    sqlite3_stmt *q;
-    int64_t id;
+    sqlite3_stmt *q = NULL;
+    int64_t id = 0;
     void *info = NULL, *versions = NULL;
     size_t n_info = 0, n_versions = 0;
     store_status st = sq_begin(s, false, err, errlen);
@@ -939,7 +939,7 @@ static store_status sqlite_model_delete(store *st_, const char *model, char *err
     if (st)
         return st;
     sqlite_store *s = sq_lock(st_);
-    sqlite3_stmt *q;
+    sqlite3_stmt *q = NULL;
     int64_t changed = 0;
     if ((st = sq_stmt(s, Q_MODEL_DELETE, &q, err, errlen)) == STORE_OK) {
         bind_text(q, 1, model);
@@ -961,8 +961,8 @@ static store_status alias_change(store *st_, enum query id_q, const char *model,
     if (st)
         return st;
     sqlite_store *s = sq_lock(st_);
-    sqlite3_stmt *q;
-    int64_t id, changed = 0;
+    sqlite3_stmt *q = NULL;
+    int64_t id = 0, changed = 0;
     if ((st = sq_begin(s, true, err, errlen)))
         return sq_unlock(s, st);
     if ((st = model_id(s, model, &id, err, errlen)) == STORE_OK && version > 0)
@@ -1007,8 +1007,8 @@ static store_status alias_rows(store *st_, const char *model, const char *alias,
         return st;
     sqlite_store *s = sq_lock(st_);
     enum query id_q = alias ? Q_ALIAS_GET : Q_ALIAS_LIST;
-    sqlite3_stmt *q;
-    int64_t id;
+    sqlite3_stmt *q = NULL;
+    int64_t id = 0;
     if ((st = model_id(s, model, &id, err, errlen)) == STORE_OK &&
         (st = sq_stmt(s, id_q, &q, err, errlen)) == STORE_OK) {
         sqlite3_bind_int64(q, 1, id);
@@ -1050,7 +1050,7 @@ static store_status sqlite_job_create(store *st_, const char *model, const char 
     if (!request_json || epochs < 0)
         return fail(STORE_INVALID, err, errlen, "a job needs its request and epochs >= 0");
     sqlite_store *s = sq_lock(st_);
-    sqlite3_stmt *q;
+    sqlite3_stmt *q = NULL;
     if ((st = sq_stmt(s, Q_JOB_INSERT, &q, err, errlen)) == STORE_OK) {
         bind_text(q, 1, model);
         bind_text(q, 2, request_json);
@@ -1076,7 +1076,7 @@ static store_status job_update(sqlite_store *s, enum query id_q, int64_t id, con
 static store_status sqlite_job_start(store *st_, int64_t id, char *err, size_t errlen)
 {
     sqlite_store *s = sq_lock(st_);
-    sqlite3_stmt *q;
+    sqlite3_stmt *q = NULL;
     store_status st = sq_stmt(s, Q_JOB_START, &q, err, errlen);
     if (st == STORE_OK)
         st = job_update(s, Q_JOB_START, id, "queued", err, errlen);
@@ -1087,7 +1087,7 @@ static store_status sqlite_job_progress(store *st_, int64_t id, int64_t epoch, d
                                         double val_loss, char *err, size_t errlen)
 {
     sqlite_store *s = sq_lock(st_);
-    sqlite3_stmt *q;
+    sqlite3_stmt *q = NULL;
     store_status st = sq_stmt(s, Q_JOB_PROGRESS, &q, err, errlen);
     if (st == STORE_OK) {
         sqlite3_bind_int64(q, 2, epoch);
@@ -1108,7 +1108,7 @@ static store_status sqlite_job_finish(store *st_, int64_t id, store_job_status s
     if (version < 0 || (version > 0 && status != STORE_JOB_SUCCEEDED))
         return fail(STORE_INVALID, err, errlen, "only a succeeded job has a version");
     sqlite_store *s = sq_lock(st_);
-    sqlite3_stmt *q;
+    sqlite3_stmt *q = NULL;
     store_status st = sq_stmt(s, Q_JOB_FINISH, &q, err, errlen);
     if (st == STORE_OK) {
         bind_text(q, 2, store_job_status_name(status));
@@ -1124,7 +1124,7 @@ static store_status sqlite_job_get(store *st_, int64_t id, store_job **out, char
                                    size_t errlen)
 {
     sqlite_store *s = sq_lock(st_);
-    sqlite3_stmt *q;
+    sqlite3_stmt *q = NULL;
     void *rows = NULL;
     size_t n = 0;
     store_status st = sq_stmt(s, Q_JOB_GET, &q, err, errlen);
@@ -1145,7 +1145,7 @@ static store_status sqlite_job_list(store *st_, int status, int64_t limit, store
     if (status < -1 || status >= STORE_JOB_STATUS_COUNT)
         return fail(STORE_INVALID, err, errlen, "unknown job status %d", status);
     sqlite_store *s = sq_lock(st_);
-    sqlite3_stmt *q;
+    sqlite3_stmt *q = NULL;
     store_status st = sq_stmt(s, Q_JOB_LIST, &q, err, errlen);
     if (st == STORE_OK) {
         bind_text(q, 1, status < 0 ? NULL : store_job_status_name((store_job_status)status));
@@ -1159,7 +1159,7 @@ static store_status sqlite_jobs_interrupt(store *st_, const char *reason, int64_
                                           char *err, size_t errlen)
 {
     sqlite_store *s = sq_lock(st_);
-    sqlite3_stmt *q;
+    sqlite3_stmt *q = NULL;
     store_status st = sq_stmt(s, Q_JOB_INTERRUPT, &q, err, errlen);
     if (st == STORE_OK) {
         bind_text(q, 1, reason ? reason : "interrupted");
@@ -1194,7 +1194,7 @@ static store_status sqlite_dataset_create(store *st_, const store_dataset_new *d
         !float_bytes(d->rows, d->n_targets, &tg_bytes))
         return fail(STORE_INVALID, err, errlen, "dataset \"%s\" is too large", d->name);
     sqlite_store *s = sq_lock(st_);
-    sqlite3_stmt *q;
+    sqlite3_stmt *q = NULL;
     if ((st = sq_stmt(s, Q_DATASET_INSERT, &q, err, errlen)) == STORE_OK) {
         bind_text(q, 1, d->name);
         sqlite3_bind_int64(q, 2, d->rows);
@@ -1230,7 +1230,7 @@ static store_status sqlite_dataset_get(store *st_, const char *name, bool with_d
         return st;
     sqlite_store *s = sq_lock(st_);
     enum query id_q = with_data ? Q_DATASET_LOAD : Q_DATASET_META;
-    sqlite3_stmt *q;
+    sqlite3_stmt *q = NULL;
     void *rows = NULL;
     size_t n = 0;
     if ((st = sq_stmt(s, id_q, &q, err, errlen)) == STORE_OK) {
@@ -1249,7 +1249,7 @@ static store_status sqlite_dataset_list(store *st_, store_dataset **datasets, si
                                         char *err, size_t errlen)
 {
     sqlite_store *s = sq_lock(st_);
-    sqlite3_stmt *q;
+    sqlite3_stmt *q = NULL;
     store_status st = sq_stmt(s, Q_DATASET_LIST, &q, err, errlen);
     if (st == STORE_OK)
         st = sq_rows(s, Q_DATASET_LIST, &dataset_meta_reader, (void **)datasets, n, err, errlen);
@@ -1262,7 +1262,7 @@ static store_status sqlite_dataset_delete(store *st_, const char *name, char *er
     if (st)
         return st;
     sqlite_store *s = sq_lock(st_);
-    sqlite3_stmt *q;
+    sqlite3_stmt *q = NULL;
     int64_t changed = 0;
     if ((st = sq_stmt(s, Q_DATASET_DELETE, &q, err, errlen)) == STORE_OK) {
         bind_text(q, 1, name);
@@ -1277,7 +1277,7 @@ static store_status sqlite_dataset_delete(store *st_, const char *name, char *er
 
 static store_status schema_version(sqlite_store *s, int64_t *version, char *err, size_t errlen)
 {
-    sqlite3_stmt *q;
+    sqlite3_stmt *q = NULL;
     store_status st = sq_stmt(s, Q_SCHEMA_MAX, &q, err, errlen);
     return st ? st : sq_int(s, Q_SCHEMA_MAX, version, err, errlen, "reading the schema version");
 }
@@ -1296,7 +1296,7 @@ static store_status sqlite_ready(store *st_, char *err, size_t errlen)
 static store_status sqlite_size_bytes(store *st_, int64_t *bytes, char *err, size_t errlen)
 {
     sqlite_store *s = sq_lock(st_);
-    sqlite3_stmt *q;
+    sqlite3_stmt *q = NULL;
     store_status st = sq_stmt(s, Q_SIZE, &q, err, errlen);
     if (st == STORE_OK)
         st = sq_int(s, Q_SIZE, bytes, err, errlen, "measuring the database");
@@ -1393,8 +1393,8 @@ static store_status migrations_known(int64_t *newest, char *err, size_t errlen)
 /* Applies migration m unless recorded, with its record, in one transaction. */
 static store_status migration_apply(sqlite_store *s, const migration *m, char *err, size_t errlen)
 {
-    sqlite3_stmt *q;
-    int64_t one;
+    sqlite3_stmt *q = NULL;
+    int64_t one = 0;
     store_status st = sq_begin(s, true, err, errlen);
     if (st)
         return st;
@@ -1442,7 +1442,7 @@ static store_status migrate(sqlite_store *s, int64_t upto, char *err, size_t err
 /* Connection settings; journal_mode answers the mode it got. */
 static store_status configure(sqlite_store *s, char *err, size_t errlen)
 {
-    sqlite3_stmt *q;
+    sqlite3_stmt *q = NULL;
     sqlite3_extended_result_codes(s->db, 1);
     sqlite3_busy_timeout(s->db, STORE_SQLITE_BUSY_MS);
     store_status st = sq_simple(s, Q_PRAGMA_FOREIGN_KEYS, err, errlen, "enabling foreign keys");
@@ -1473,7 +1473,8 @@ store_status store_open_sqlite_upto(const char *path, int64_t upto, store **out,
     store_status st = migrations_known(&s->schema_known, err, errlen);
     if (st == STORE_OK) {
         int rc = sqlite3_open_v2(path, &s->db,
-                                 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+                                 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX |
+                                     SQLITE_OPEN_URI,
                                  NULL);
         if (rc != SQLITE_OK) {
             st = fail(sq_status(rc), err, errlen, "opening %s: %s", path,
