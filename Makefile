@@ -14,7 +14,7 @@ OPT     ?= -O2
 PKGS    := libmicrohttpd libcjson sqlite3
 TESTPKGS:= check libcurl
 
-CFLAGS  += -std=c11 $(OPT) -g -Wall -Wextra -Werror -D_GNU_SOURCE -pthread -Icore -Iserver -I$(BUILD)
+CFLAGS  += -std=c11 $(OPT) -g -Wall -Wextra -Werror -Wno-format-truncation -D_GNU_SOURCE -pthread -Icore -Iserver -I$(BUILD)
 ifeq ($(SAN),1)
 CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDFLAGS += -fsanitize=address,undefined
