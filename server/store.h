@@ -253,8 +253,8 @@ store_status store_open_sqlite(const char *path, store **out, char *err, size_t 
 store_status store_open_sqlite_upto(const char *path, int64_t upto, store **out,
                                     char *err, size_t errlen);
 
-/* Closes the store and frees the handle; NULL is fine. Statements cached by
- * other threads must have returned: call it after every user has stopped. */
+/* Closes the store and frees the handle; NULL is fine. Call it only after
+ * every other thread's store call has returned. */
 static inline void store_close(store *st)
 {
     if (st)

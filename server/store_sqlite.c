@@ -10,7 +10,8 @@
  * pool of read-only connections could later sit behind the same ops table.
  * WAL lets other processes (a backup, the sqlite3 shell) read meanwhile, and
  * the busy timeout makes a brief lock held by one of them a wait, not an
- * error.
+ * error. synchronous=FULL: a committed version survives a power cut; writes
+ * are rare (versions, jobs, datasets, throttled progress), so it costs little.
  *
  * Statements: fixed SQL text in one table (sql_text), prepared on first use,
  * cached for the life of the connection and reset before the mutex is
@@ -205,7 +206,8 @@ static store_status sq_status(int rc)
 /* A failed SQLite call rc while doing what, with the connection's message. */
 static store_status sq_fail(sqlite3 *db, int rc, char *err, size_t errlen, const char *what)
 {
-    return fail(sq_status(rc), err, errlen, "%s: %s", what, db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+    return fail(sq_status(rc), err, errlen, "%s: %s", what,
+                db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
 }
 
 /* ---- statements, locking, transactions ---- */
@@ -531,7 +533,8 @@ static store_status read_dataset_common(sqlite3_stmt *q, store_dataset *d, bool 
         column_dup(q, 6, &d->labels_json))
         st = STORE_OK;
     if (st == STORE_OK && data) {
-        st = column_blob(q, 8, (size_t)(d->rows * d->n_inputs) * sizeof(float), (void **)&d->inputs);
+        st = column_blob(q, 8, (size_t)(d->rows * d->n_inputs) * sizeof(float),
+                         (void **)&d->inputs);
         if (st == STORE_OK)
             st = column_blob(q, 9, (size_t)(d->rows * d->n_targets) * sizeof(float),
                              (void **)&d->targets);
@@ -1472,10 +1475,9 @@ store_status store_open_sqlite_upto(const char *path, int64_t upto, store **out,
     pthread_mutex_init(&s->lock, NULL);
     store_status st = migrations_known(&s->schema_known, err, errlen);
     if (st == STORE_OK) {
-        int rc = sqlite3_open_v2(path, &s->db,
-                                 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX |
-                                     SQLITE_OPEN_URI,
-                                 NULL);
+        int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX |
+                    SQLITE_OPEN_URI; /* "file:x.db?mode=ro" works too */
+        int rc = sqlite3_open_v2(path, &s->db, flags, NULL);
         if (rc != SQLITE_OK) {
             st = fail(sq_status(rc), err, errlen, "opening %s: %s", path,
                       s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
