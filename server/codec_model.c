@@ -63,7 +63,7 @@ cJSON *codec_version(const store_version *v, const sn_net *net)
         cJSON_AddNullToObject(o, "normalization");
     } else {
         cJSON *n = cJSON_AddObjectToObject(o, "normalization");
-        cJSON_AddStringToObject(n, "type", sn_norm_name(norm));
+        cJSON_AddStringToObject(n, "method", sn_norm_name(norm));
         cJSON_AddItemToObject(n, "shift", float_array(shift, (size_t)arch->sizes[0]));
         cJSON_AddItemToObject(n, "scale", float_array(scale, (size_t)arch->sizes[0]));
     }
@@ -139,9 +139,9 @@ static bool read_normalization(const cJSON *n, sn_net *net, api_error *e)
     if (!n || cJSON_IsNull(n))
         return true;
     size_t in = (size_t)sn_net_arch(net)->sizes[0];
-    int kind = cJSON_IsObject(n) ? codec_enum(GET(n, "type"), "normalization.type", sn_norm_from_name,
+    int kind = cJSON_IsObject(n) ? codec_enum(GET(n, "method"), "normalization.method", sn_norm_from_name,
                                               "none, standard, minmax", e)
-                                 : (api_fail(e, 400, "normalization", "normalization must be an object {\"type\", \"shift\", \"scale\"} or null"), -1);
+                                 : (api_fail(e, 400, "normalization", "normalization must be an object {\"method\", \"shift\", \"scale\"} or null"), -1);
     if (kind < 0)
         return false;
     if (kind == SN_NORM_NONE)
@@ -261,7 +261,7 @@ cJSON *codec_model(const store_model *m, const store_alias *aliases, size_t n_al
 {
     cJSON *o = codec_model_info(&m->info);
     cJSON *vs = cJSON_AddArrayToObject(o, "versions");
-    for (size_t i = 0; i < m->n_versions; i++)
+    for (size_t i = m->n_versions; i-- > 0;) /* newest first */
         cJSON_AddItemToArray(vs, codec_version_summary(&m->versions[i]));
     cJSON *as = cJSON_AddObjectToObject(o, "aliases");
     for (size_t i = 0; i < n_aliases; i++)

@@ -9,8 +9,11 @@
 #ifndef SCRATCHNET_HANDLERS_H
 #define SCRATCHNET_HANDLERS_H
 
+#include "cache.h"
+#include "codec.h"
 #include "config.h"
 #include "http.h"
+#include "jobs.h"
 #include "store.h"
 
 /* Shared by every handler on every thread; set up by main before the daemon
@@ -19,13 +22,55 @@
 typedef struct app {
     const config *cfg; /* settings in force; read-only */
     store *store;      /* the registry, jobs table and datasets */
-    /* The jobs module (queue + workers), the model cache and metrics add
-     * their handles here. */
+    jobs *jobs;        /* the training queue and workers */
+    model_cache *cache;/* networks ready for predict, and resolved versions */
 } app;
 
 /* The route table, in match order. */
 extern const http_route routes[];
 extern const size_t routes_count;
+
+/* handlers_common.c — shared by the resource handlers. */
+/* Answers a store failure: 404, 409, 400, 503 (busy, full, no memory) or 500. */
+void answer_store_error(http_response *res, store_status rc, const char *err);
+/* Answers an api_error as problem+json. */
+void answer_api_error(http_response *res, const api_error *e);
+/* The path capture as a valid name, or NULL after answering 400. */
+const char *path_name(http_request *req, http_response *res, const char *capture);
+/* A version reference (number, alias, "latest", NULL) → number; false after answering. */
+bool resolve_version(http_request *req, http_response *res, const char *model, const char *ref,
+                     int64_t *version);
+/* The cached network of model at ref; false after answering. Release with cache_release. */
+bool load_model(http_request *req, http_response *res, const char *model, const char *ref,
+                cached_model **out);
+/* Answers JSON with a Location header built from fmt. */
+void answer_location(http_response *res, unsigned status, cJSON *body, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* handlers_train.c — training jobs. */
+void train_post(http_request *req, http_response *res);        /* POST /train */
+void train_list(http_request *req, http_response *res);        /* GET /train */
+void train_get(http_request *req, http_response *res);         /* GET /train/{id} */
+void train_cancel(http_request *req, http_response *res);      /* DELETE /train/{id} */
+void train_events(http_request *req, http_response *res);      /* GET /train/{id}/events */
+
+/* handlers_predict.c — predictions, and TF Serving's REST API. */
+void predict_post(http_request *req, http_response *res);      /* POST /predict */
+void tf_predict(http_request *req, http_response *res);        /* POST /v1/models/{name}[...]:predict */
+void tf_status(http_request *req, http_response *res);         /* GET /v1/models/{name} */
+
+/* handlers_model.c — the registry: models, versions, loss, aliases. */
+void model_list(http_request *req, http_response *res);        /* GET /model */
+void model_get(http_request *req, http_response *res);         /* GET /model/{name} */
+void model_delete(http_request *req, http_response *res);      /* DELETE /model/{name} */
+void version_get(http_request *req, http_response *res);       /* GET /model/{name}/versions/{v} */
+void version_delete(http_request *req, http_response *res);    /* DELETE …/versions/{v} */
+void version_post(http_request *req, http_response *res);      /* POST /model/{name}/versions */
+void version_loss(http_request *req, http_response *res);      /* GET …/versions/{v}/loss */
+void alias_list(http_request *req, http_response *res);        /* GET /model/{name}/aliases */
+void alias_get(http_request *req, http_response *res);         /* GET …/aliases/{alias} */
+void alias_put(http_request *req, http_response *res);         /* PUT …/aliases/{alias} */
+void alias_delete(http_request *req, http_response *res);      /* DELETE …/aliases/{alias} */
 
 /* handlers_ops.c — liveness, readiness, the OpenAPI document, the web page. */
 void ops_healthz(http_request *req, http_response *res);  /* GET /healthz */

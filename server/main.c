@@ -19,6 +19,8 @@
 #include "http.h"
 #include "store.h"
 
+#define MODEL_CACHE_SIZE 64 /* trained networks kept ready for /predict */
+
 int main(int argc, char **argv)
 {
     config cfg;
@@ -48,9 +50,22 @@ int main(int argc, char **argv)
         return 1;
     }
 
-    /* JOBS: start the training workers here (cfg.workers, cfg.queue,
-     * cfg.threads) and keep their handle in `a`, before the daemon starts
-     * taking /train requests. */
+    int64_t interrupted = 0;
+    if (store_jobs_interrupt(a.store, "interrupted: the server stopped or crashed while it ran",
+                             &interrupted, err, sizeof err) != STORE_OK)
+        fprintf(stderr, "scratchnet: cannot mark interrupted jobs: %s\n", err);
+    else if (interrupted)
+        fprintf(stderr, "scratchnet: %lld interrupted job(s) marked failed\n", (long long)interrupted);
+    a.cache = cache_create(MODEL_CACHE_SIZE);
+    jobs_options jo = {.store = a.store, .cache = a.cache, .workers = cfg.workers,
+                       .queue = cfg.queue, .threads = cfg.threads};
+    a.jobs = a.cache ? jobs_start(&jo, err, sizeof err) : NULL;
+    if (!a.jobs) {
+        fprintf(stderr, "scratchnet: cannot start training workers: %s\n", a.cache ? err : "out of memory");
+        cache_free(a.cache);
+        store_close(a.store);
+        return 1;
+    }
 
     http_options opt = {
         .bind = cfg.bind,
@@ -69,7 +84,9 @@ int main(int argc, char **argv)
     http_server *srv = http_start(&opt, err, sizeof err);
     if (!srv) {
         fprintf(stderr, "scratchnet: %s\n", err);
-        /* JOBS: stop the workers here too. */
+        jobs_stop(a.jobs);
+        jobs_free(a.jobs);
+        cache_free(a.cache);
         store_close(a.store);
         return 1;
     }
@@ -85,11 +102,13 @@ int main(int argc, char **argv)
     /* No new connections; then requests in progress finish or are cut when
      * the daemon stops (streamed answers are ended first). */
     http_quiesce(srv);
+    /* Workers stop first: running jobs end (failed, "interrupted"), which
+     * also releases handlers waiting on them (?wait=true) so the daemon can
+     * stop; new submissions meanwhile get 503. Streams end with the daemon. */
+    jobs_stop(a.jobs);
     http_stop(srv);
-
-    /* JOBS: shutdown hook — stop the training workers here (cancel or
-     * finish running jobs, join the threads). The daemon is stopped, so no
-     * handler can enqueue or listen any more; the store is still open. */
+    jobs_free(a.jobs);
+    cache_free(a.cache);
 
     store_close(a.store);
     fprintf(stderr, "scratchnet: stopped\n");
