@@ -4,10 +4,11 @@
  *
  * A request's life in libmicrohttpd's access callback (on_request):
  *  1. first call (headers only): allocate the request, route it, run every
- *     check that needs no body (request_admit). An early answer is queued at
- *     once; libmicrohttpd then sends it without reading the body and closes
- *     the connection (so a client that sent "Expect: 100-continue" never
- *     sends the body).
+ *     check that needs no body (request_admit). When a body follows, an
+ *     early answer is queued at once: libmicrohttpd sends it without reading
+ *     the body and closes the connection (a client that sent "Expect:
+ *     100-continue" never sends the body). Without a body the answer waits
+ *     for the last call, so the connection stays open for the next request.
  *  2. calls with body bytes: body_read appends them (buffered routes) or
  *     passes them on (streamed routes). A failure is remembered and the rest
  *     of the body is discarded, so the answer goes out cleanly at the end.
@@ -341,6 +342,14 @@ static http_read request_admit(http_request *req)
     return HTTP_READ_CONTINUE;
 }
 
+/* True when a body follows the headers (declared, or chunked). */
+static bool request_has_body(const http_request *req)
+{
+    const char *cl = http_header(req, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    return (cl && strtoull(cl, NULL, 10) > 0) ||
+           http_header(req, MHD_HTTP_HEADER_TRANSFER_ENCODING) != NULL;
+}
+
 /* Runs the handler (or ends the stream) once the whole body is in. */
 static void request_dispatch(http_request *req)
 {
@@ -390,6 +399,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (!req->admitted) {
         req->admitted = true;
         outcome = request_admit(req);
+        /* An answer queued now makes libmicrohttpd close the connection
+         * afterwards (it skips the body). Without a body there is nothing
+         * to skip: keep the answer for the last call and the connection
+         * alive. */
+        if (outcome != HTTP_READ_CONTINUE && !request_has_body(req)) {
+            req->failure = outcome;
+            outcome = HTTP_READ_CONTINUE;
+        }
     } else {
         outcome = body_read(req, upload_data, upload_data_size);
     }
