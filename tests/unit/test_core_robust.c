@@ -7,6 +7,7 @@
  * header rules out.
  */
 #include <limits.h>
+#include <pthread.h>
 
 #include "testutil.h"
 
@@ -101,6 +102,48 @@ START_TEST(test_threads_do_not_change_the_result)
     sn_net_free(a);
     sn_net_free(b);
     sn_net_free(c);
+}
+END_TEST
+
+/* The header: "a network that is not being modified may be used by
+ * sn_predict from many threads at once". Four threads predict the same
+ * rows 50 times each; every answer must equal the single-threaded one. */
+typedef struct {
+    const sn_net *net;
+    const float *X;
+    const float *want;
+    int mismatches;
+} predictor;
+
+static void *predict_many(void *arg)
+{
+    predictor *p = arg;
+    float out[ROWS * 2];
+    for (int k = 0; k < 50; k++) {
+        if (sn_predict(p->net, p->X, ROWS, out, NULL) != SN_OK || memcmp(out, p->want, sizeof out) != 0)
+            p->mismatches++;
+    }
+    return NULL;
+}
+
+START_TEST(test_concurrent_predict_agrees)
+{
+    sn_net *net = trained(5, 9, 1);
+    float X[ROWS * 3], Y[ROWS * 2], want[ROWS * 2];
+    data(X, Y, 6);
+    sn_error err = {0};
+    TU_OK(sn_predict(net, X, ROWS, want, &err), err);
+    pthread_t th[4];
+    predictor pr[4];
+    for (int i = 0; i < 4; i++) {
+        pr[i] = (predictor){.net = net, .X = X, .want = want};
+        ck_assert_int_eq(pthread_create(&th[i], NULL, predict_many, &pr[i]), 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        ck_assert_msg(pr[i].mismatches == 0, "thread %d: %d answers differ", i, pr[i].mismatches);
+    }
+    sn_net_free(net);
 }
 END_TEST
 
@@ -696,6 +739,7 @@ static Suite *robust_suite(void)
     tcase_add_test(tc, test_same_seed_same_bytes);
     tcase_add_test(tc, test_different_seed_different_bytes);
     tcase_add_test(tc, test_threads_do_not_change_the_result);
+    tcase_add_test(tc, test_concurrent_predict_agrees);
     suite_add_tcase(s, tc);
     tc = tcase_create("serialisation");
     tcase_set_timeout(tc, 60); /* thousands of loads; fast, but ASan is slower */
