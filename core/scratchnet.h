@@ -91,7 +91,8 @@ typedef struct {
     int n_layers;                          /* number of sizes, 2..SN_MAX_LAYERS */
     int sizes[SN_MAX_LAYERS];              /* sizes[0] inputs … sizes[n_layers-1] outputs */
     sn_activation act[SN_MAX_LAYERS - 1];  /* act[l] of layer l, n_layers-1 entries */
-    sn_loss loss;                          /* softmax output requires crossentropy and back */
+    sn_loss loss;                          /* crossentropy needs a softmax output; softmax is
+                                              allowed only as the output activation */
 } sn_arch;
 
 /* Checks an architecture; SN_ERR_INVALID with a sentence naming the fault. */

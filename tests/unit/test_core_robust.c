@@ -603,16 +603,18 @@ START_TEST(test_arch_activation_and_loss_rules)
 }
 END_TEST
 
-START_TEST(test_arch_softmax_output_requires_crossentropy)
+START_TEST(test_arch_softmax_only_as_output)
 {
-    /* The header, on sn_arch.loss: "softmax output requires crossentropy and
-     * back" — so softmax with mse or bce is refused. */
+    /* The header, on sn_arch.loss: crossentropy needs a softmax output, and
+     * softmax is allowed only as the output activation (with any loss). */
     sn_arch a = valid_arch();
     a.act[1] = SN_ACT_SOFTMAX;
     a.loss = SN_LOSS_MSE;
-    expect_invalid(&a, "softmax output with mse");
+    ck_assert_int_eq(sn_arch_check(&a, NULL), SN_OK);
     a.loss = SN_LOSS_BCE;
-    expect_invalid(&a, "softmax output with bce");
+    ck_assert_int_eq(sn_arch_check(&a, NULL), SN_OK);
+    a.act[0] = SN_ACT_SOFTMAX;
+    expect_invalid(&a, "softmax in a hidden layer");
 }
 END_TEST
 
@@ -763,7 +765,7 @@ static Suite *robust_suite(void)
     tcase_add_test(tc, test_arch_sizes);
     tcase_add_test(tc, test_arch_param_count_limit);
     tcase_add_test(tc, test_arch_activation_and_loss_rules);
-    tcase_add_test(tc, test_arch_softmax_output_requires_crossentropy);
+    tcase_add_test(tc, test_arch_softmax_only_as_output);
     tcase_add_test(tc, test_optimizer_defaults);
     tcase_add_test(tc, test_optimizer_rejects_bad_learning_rate);
     tcase_add_test(tc, test_optimizer_rejects_bad_moments);
