@@ -73,8 +73,7 @@ $(BUILD)/tests/%: tests/integration/%.c $(INTEG_LIB) tests/integration/*.h
 
 # Runs every suite of this build; SCRATCHNET_BIN tells integration tests which binary.
 test-run: $(BUILD)/scratchnet $(UNIT_TESTS) $(INTEG_TESTS)
-	@set -e; for t in $(UNIT_TESTS) $(INTEG_TESTS); do \
-	  echo "== $$t"; SCRATCHNET_BIN=$(CURDIR)/$(BUILD)/scratchnet $$t; done
+	@SCRATCHNET_BIN=$(CURDIR)/$(BUILD)/scratchnet sh tools/run-tests.sh "$(BUILD)" $(UNIT_TESTS) $(INTEG_TESTS)
 
 test-asan:
 	$(MAKE) BUILD=build-asan SAN=1 OPT=-O1 test-run
