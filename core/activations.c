@@ -107,3 +107,15 @@ double sn_act_double(sn_activation act, double z)
     default: return z;
     }
 }
+
+double sn_activation_slope(sn_activation act, double a)
+{
+    switch (act) {
+    case SN_ACT_SIGMOID:
+    case SN_ACT_SOFTMAX: return a * (1 - a);
+    case SN_ACT_TANH: return 1 - a * a;
+    case SN_ACT_RELU: return a > 0 ? 1 : 0;
+    case SN_ACT_LEAKY_RELU: return a > 0 ? 1 : (double)LEAKY_SLOPE;
+    default: return 1;
+    }
+}

@@ -86,6 +86,11 @@ int sn_optimizer_from_name(const char *name);
 int sn_init_from_name(const char *name);
 int sn_norm_from_name(const char *name);
 
+/* The derivative of an element-wise activation, written in terms of its
+ * output a = act(z) as backpropagation uses it: sigmoid a(1-a), tanh 1-a²,
+ * relu [a>0], leaky_relu 1 or 0.01, linear 1; softmax's diagonal a(1-a). */
+double sn_activation_slope(sn_activation act, double a);
+
 /* The shape of a network. */
 typedef struct {
     int n_layers;                          /* number of sizes, 2..SN_MAX_LAYERS */
