@@ -41,14 +41,19 @@ cJSON *codec_loss(double d)
     return isfinite(d) ? codec_float((float)d) : cJSON_CreateNull();
 }
 
+cJSON *codec_floats(const float *x, size_t n)
+{
+    cJSON *a = cJSON_CreateArray();
+    for (size_t i = 0; a && i < n; i++)
+        cJSON_AddItemToArray(a, codec_float(x[i]));
+    return a;
+}
+
 cJSON *codec_matrix(const float *x, size_t rows, size_t cols)
 {
     cJSON *m = cJSON_CreateArray();
     for (size_t r = 0; m && r < rows; r++) {
-        cJSON *row = cJSON_CreateArray();
-        for (size_t c = 0; row && c < cols; c++)
-            cJSON_AddItemToArray(row, codec_float(x[r * cols + c]));
-        cJSON_AddItemToArray(m, row);
+        cJSON_AddItemToArray(m, codec_floats(x + r * cols, cols));
     }
     return m;
 }

@@ -38,6 +38,8 @@ bool api_fail(api_error *e, int status, const char *field, const char *fmt, ...)
 cJSON *codec_float(float f);
 /* The same for doubles that are float32 values at heart (losses): NaN → null. */
 cJSON *codec_loss(double d);
+/* n floats as an array. */
+cJSON *codec_floats(const float *x, size_t n);
 /* A rows × cols float matrix as an array of arrays. */
 cJSON *codec_matrix(const float *x, size_t rows, size_t cols);
 
@@ -86,6 +88,8 @@ bool codec_one_hot(const int64_t *idx, size_t rows, int outputs, float **out);
 /* GET /model/{name}/versions/{v}: the stored spec, summary, normalisation,
  * and parameters read from net. */
 cJSON *codec_version(const store_version *v, const sn_net *net);
+/* A parameter-shaped block (net's layout) as [{"W": [[…]], "b": […]}, …]. */
+cJSON *codec_parameters(const sn_net *net, const float *block);
 /* A version's summary as listed under a model. */
 cJSON *codec_version_summary(const store_version_summary *s);
 
@@ -133,5 +137,25 @@ void predict_request_free(predict_request *r);
 /* Parses a rows × width matrix (or one flat row) at `field`. */
 bool codec_read_matrix(const cJSON *item, const char *field, float **out, size_t *rows,
                        size_t *width, bool *single, api_error *e);
+
+/* ---- the calculation of one step (/explain) ---- */
+typedef struct {
+    char model[STORE_NAME_MAX + 1];
+    char version[STORE_NAME_MAX + 1]; /* "" = latest */
+    float *inputs;                    /* owned, one row */
+    size_t width;
+    float *targets;                   /* owned: a row of numbers, or NULL */
+    size_t n_targets;
+    bool target_is_number;            /* a single number: a value or a class index */
+    double target_number;
+    char *target_label;               /* owned: a class label, or NULL */
+} explain_request;
+
+bool codec_explain_request(const char *body, size_t len, explain_request *out, api_error *e);
+void explain_request_free(explain_request *r);
+/* The whole calculation; y is the target row used, raw_x the sample as sent. */
+cJSON *codec_explanation(const char *model, int64_t version, const sn_net *net,
+                         const sn_optimizer *opt, const float *raw_x, const float *y,
+                         const sn_explain *ex);
 
 #endif

@@ -27,14 +27,6 @@ cJSON *codec_version_summary(const store_version_summary *s)
     return o;
 }
 
-static cJSON *float_array(const float *x, size_t n)
-{
-    cJSON *a = cJSON_CreateArray();
-    for (size_t i = 0; a && i < n; i++)
-        cJSON_AddItemToArray(a, codec_float(x[i]));
-    return a;
-}
-
 cJSON *codec_version(const store_version *v, const sn_net *net)
 {
     cJSON *o = cJSON_Parse(v->spec_json);
@@ -64,8 +56,8 @@ cJSON *codec_version(const store_version *v, const sn_net *net)
     } else {
         cJSON *n = cJSON_AddObjectToObject(o, "normalization");
         cJSON_AddStringToObject(n, "method", sn_norm_name(norm));
-        cJSON_AddItemToObject(n, "shift", float_array(shift, (size_t)arch->sizes[0]));
-        cJSON_AddItemToObject(n, "scale", float_array(scale, (size_t)arch->sizes[0]));
+        cJSON_AddItemToObject(n, "shift", codec_floats(shift, (size_t)arch->sizes[0]));
+        cJSON_AddItemToObject(n, "scale", codec_floats(scale, (size_t)arch->sizes[0]));
     }
     cJSON *t = cJSON_AddObjectToObject(o, "training");
     cJSON_AddNumberToObject(t, "epochs_run", (double)v->summary.epochs_run);
@@ -73,16 +65,22 @@ cJSON *codec_version(const store_version *v, const sn_net *net)
     cJSON_AddItemToObject(t, "val_loss", codec_loss(v->summary.val_loss));
     cJSON_AddNumberToObject(t, "duration_ms", (double)v->summary.duration_ms);
     cJSON_AddNumberToObject(t, "rows", (double)v->summary.rows);
-    cJSON *params = cJSON_AddArrayToObject(o, "parameters");
-    const float *p = sn_net_params_const(net, NULL);
-    for (int l = 0; l + 1 < arch->n_layers; l++) {
+    cJSON_AddItemToObject(o, "parameters", codec_parameters(net, sn_net_params_const(net, NULL)));
+    return o;
+}
+
+cJSON *codec_parameters(const sn_net *net, const float *block)
+{
+    const sn_arch *arch = sn_net_arch(net);
+    cJSON *params = cJSON_CreateArray();
+    for (int l = 0; params && l + 1 < arch->n_layers; l++) {
         size_t in = (size_t)arch->sizes[l], out = (size_t)arch->sizes[l + 1];
         cJSON *layer = cJSON_CreateObject();
-        cJSON_AddItemToObject(layer, "W", codec_matrix(p + sn_net_weight_offset(net, l), out, in));
-        cJSON_AddItemToObject(layer, "b", float_array(p + sn_net_bias_offset(net, l), out));
+        cJSON_AddItemToObject(layer, "W", codec_matrix(block + sn_net_weight_offset(net, l), out, in));
+        cJSON_AddItemToObject(layer, "b", codec_floats(block + sn_net_bias_offset(net, l), out));
         cJSON_AddItemToArray(params, layer);
     }
-    return o;
+    return params;
 }
 
 /* Reads n finite numbers of an array at field into x. */

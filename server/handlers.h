@@ -59,6 +59,9 @@ void predict_post(http_request *req, http_response *res);      /* POST /predict 
 void tf_predict(http_request *req, http_response *res);        /* POST /v1/models/{name}[...]:predict */
 void tf_status(http_request *req, http_response *res);         /* GET /v1/models/{name} */
 
+/* handlers_explain.c — one backpropagation step laid open. */
+void explain_post(http_request *req, http_response *res);      /* POST /explain */
+
 /* handlers_model.c — the registry: models, versions, loss, aliases. */
 void model_list(http_request *req, http_response *res);        /* GET /model */
 void model_get(http_request *req, http_response *res);         /* GET /model/{name} */

@@ -14,6 +14,7 @@ const http_route routes[] = {
     {.method = "GET", .pattern = "/train/{id}/events", .handler = train_events},
     /* prediction */
     {.method = "POST", .pattern = "/predict", .handler = predict_post, .flags = HTTP_OPEN | HTTP_JSON},
+    {.method = "POST", .pattern = "/explain", .handler = explain_post, .flags = HTTP_OPEN | HTTP_JSON},
     /* the registry */
     {.method = "GET", .pattern = "/model", .handler = model_list},
     {.method = "GET", .pattern = "/model/{name}", .handler = model_get},
