@@ -137,7 +137,7 @@ START_TEST(text_format_writes_the_calculation_out)
 }
 END_TEST
 
-/* Sums |x| over a parameters array's numbers, pairing analytic and numeric. */
+/* The largest relative difference between two parameter-shaped arrays. */
 static void compare_params(const cJSON *a, const cJSON *n, double *worst)
 {
     if (cJSON_IsNumber(a) && cJSON_IsNumber(n)) {
