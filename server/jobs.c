@@ -49,6 +49,7 @@ struct jobs {
     job_live *live;              /* every queued or running job */
     job_live *queue_head, *queue_tail;
     unsigned queued, running;
+    uint64_t ended[STORE_JOB_STATUS_COUNT]; /* jobs ended since start, by status */
     bool stopping;
     pthread_t *threads;
     unsigned n_threads;
@@ -90,6 +91,7 @@ static void live_end_locked(jobs *j, job_live *l, store_job_status status)
 {
     l->status = status;
     l->ended = true;
+    j->ended[status]++;
     pthread_cond_broadcast(&l->ended_cond);
     wake_listeners_locked(l);
     for (job_live **link = &j->live; *link; link = &(*link)->next)
@@ -192,11 +194,12 @@ void jobs_unlisten(jobs *j, job_live *l, void *ctx)
     pthread_mutex_unlock(&j->lock);
 }
 
-void jobs_counts(jobs *j, unsigned *queued, unsigned *running)
+void jobs_stats_get(jobs *j, jobs_stats *out)
 {
     pthread_mutex_lock(&j->lock);
-    *queued = j->queued;
-    *running = j->running;
+    out->queued = j->queued;
+    out->running = j->running;
+    memcpy(out->ended, j->ended, sizeof out->ended);
     pthread_mutex_unlock(&j->lock);
 }
 
@@ -599,10 +602,18 @@ static void *worker_main(void *arg)
         bool started = store_job_start(j->opt.store, l->id, err, sizeof err) == STORE_OK;
         if (started)
             end = run_job(j, l, &version, why, sizeof why);
-        /* A success was ended inside the version's transaction; anything else ends here. */
-        if (started && end != STORE_JOB_SUCCEEDED &&
-            store_job_finish(j->opt.store, l->id, end, 0, why, err, sizeof err) != STORE_OK)
-            fprintf(stderr, "scratchnet: job %lld: cannot record its end: %s\n", (long long)l->id, err);
+        /* A success was ended inside the version's transaction; anything else ends here,
+         * after its last epoch (the store's progress may be up to STORE_PROGRESS_MS behind). */
+        if (started && end != STORE_JOB_SUCCEEDED) {
+            pthread_mutex_lock(&j->lock);
+            int64_t epoch = l->epoch;
+            double loss = l->loss, val_loss = l->val_loss;
+            pthread_mutex_unlock(&j->lock);
+            if (epoch > 0) /* best effort: the end below matters more */
+                store_job_progress(j->opt.store, l->id, epoch, loss, val_loss, err, sizeof err);
+            if (store_job_finish(j->opt.store, l->id, end, 0, why, err, sizeof err) != STORE_OK)
+                fprintf(stderr, "scratchnet: job %lld: cannot record its end: %s\n", (long long)l->id, err);
+        }
         pthread_mutex_lock(&j->lock);
         j->running--;
         live_end_locked(j, l, end);
