@@ -14,6 +14,7 @@
 #include "config.h"
 #include "http.h"
 #include "jobs.h"
+#include "metrics.h"
 #include "store.h"
 
 /* Shared by every handler on every thread; set up by main before the daemon
@@ -24,6 +25,7 @@ typedef struct app {
     store *store;      /* the registry, jobs table and datasets */
     jobs *jobs;        /* the training queue and workers */
     model_cache *cache;/* networks ready for predict, and resolved versions */
+    metrics *metrics;  /* request counters for GET /metrics */
 } app;
 
 /* The route table, in match order. */
@@ -80,5 +82,8 @@ void ops_healthz(http_request *req, http_response *res);  /* GET /healthz */
 void ops_readyz(http_request *req, http_response *res);   /* GET /readyz */
 void ops_openapi(http_request *req, http_response *res);  /* GET /openapi.yaml */
 void ops_index(http_request *req, http_response *res);    /* GET / */
+void ops_metrics(http_request *req, http_response *res);  /* GET /metrics */
+/* http_options.observe: counts a finished request in app->metrics. */
+void ops_observe(void *app, const http_route *route, unsigned status, double seconds);
 
 #endif

@@ -3,6 +3,7 @@
  * (/readyz: the store answers and its migrations are applied), the OpenAPI
  * document and the web page, both compiled into the binary (embedded.h).
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "embedded.h"
@@ -57,4 +58,35 @@ void ops_index(http_request *req, http_response *res)
     const embedded_file *f = embedded_find("web/index.html");
     if (f) http_body_set(res, 200, "text/html; charset=utf-8", f->data, f->len);
     else http_text(res, 200, "text/html; charset=utf-8", FALLBACK_INDEX);
+}
+
+void ops_observe(void *app_ptr, const http_route *route, unsigned status, double seconds)
+{
+    app *a = app_ptr;
+    if (a->metrics)
+        metrics_observe(a->metrics, route, status, seconds);
+}
+
+void ops_metrics(http_request *req, http_response *res)
+{
+    app *a = http_app(req);
+    metrics_gauges g = {.database_bytes = -1};
+    jobs_stats js;
+    jobs_stats_get(a->jobs, &js);
+    g.jobs_queued = js.queued;
+    g.jobs_running = js.running;
+    g.jobs_succeeded = js.ended[STORE_JOB_SUCCEEDED];
+    g.jobs_failed = js.ended[STORE_JOB_FAILED];
+    g.jobs_cancelled = js.ended[STORE_JOB_CANCELLED];
+    cache_stats(a->cache, &g.cache_hits, &g.cache_misses);
+    char err[256];
+    if (store_size_bytes(a->store, &g.database_bytes, err, sizeof err) != STORE_OK)
+        g.database_bytes = -1;
+    char *text = metrics_render(a->metrics, &g);
+    if (!text) {
+        http_problem(res, 503, NULL, "out of memory rendering the metrics");
+        return;
+    }
+    http_text(res, 200, "text/plain; version=0.0.4; charset=utf-8", text);
+    free(text);
 }

@@ -84,6 +84,7 @@ static void predict_answer(http_request *req, http_response *res, predict_reques
                 cJSON_Delete(labels);
         }
         http_json(res, 200, out);
+        metrics_add_predicted(a->metrics, p->rows);
     }
     free(y);
     cache_release(a->cache, m);

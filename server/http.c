@@ -444,11 +444,12 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         req->bytes = req->stream->bytes;
         http_stream_unref(req->stream);
     }
+    struct timespec end;
+    clock_gettime(CLOCK_MONOTONIC, &end);
+    double ms = (double)(end.tv_sec - req->start.tv_sec) * 1e3 +
+                (double)(end.tv_nsec - req->start.tv_nsec) / 1e6;
+    if (srv->opt.observe) srv->opt.observe(srv->opt.app, req->route, req->status, ms / 1e3);
     if (!srv->opt.quiet) {
-        struct timespec end;
-        clock_gettime(CLOCK_MONOTONIC, &end);
-        double ms = (double)(end.tv_sec - req->start.tv_sec) * 1e3 +
-                    (double)(end.tv_nsec - req->start.tv_nsec) / 1e6;
         /* One fprintf: stdio locks the stream, so lines never interleave.
          * The Authorization header is never logged. */
         fprintf(stderr, "http: %s %s %u %" PRIu64 "B %.1fms%s\n", req->method, req->path,

@@ -71,7 +71,11 @@ size_t jobs_history(jobs *j, job_live *l, size_t from, store_loss_point *out, si
 bool jobs_listen(jobs *j, job_live *l, void (*wake)(void *ctx), void *ctx);
 void jobs_unlisten(jobs *j, job_live *l, void *ctx);
 
-/* Counts of this process's jobs for /metrics. */
-void jobs_counts(jobs *j, unsigned *queued, unsigned *running);
+/* This process's jobs, for /metrics. */
+typedef struct {
+    unsigned queued, running;
+    uint64_t ended[STORE_JOB_STATUS_COUNT]; /* by final status, since start */
+} jobs_stats;
+void jobs_stats_get(jobs *j, jobs_stats *out);
 
 #endif

@@ -57,11 +57,13 @@ int main(int argc, char **argv)
     else if (interrupted)
         fprintf(stderr, "scratchnet: %lld interrupted job(s) marked failed\n", (long long)interrupted);
     a.cache = cache_create(MODEL_CACHE_SIZE);
+    a.metrics = metrics_create(routes, routes_count);
     jobs_options jo = {.store = a.store, .cache = a.cache, .workers = cfg.workers,
                        .queue = cfg.queue, .threads = cfg.threads};
-    a.jobs = a.cache ? jobs_start(&jo, err, sizeof err) : NULL;
+    a.jobs = a.cache && a.metrics ? jobs_start(&jo, err, sizeof err) : NULL;
     if (!a.jobs) {
-        fprintf(stderr, "scratchnet: cannot start training workers: %s\n", a.cache ? err : "out of memory");
+        fprintf(stderr, "scratchnet: cannot start training workers: %s\n", a.cache && a.metrics ? err : "out of memory");
+        metrics_free(a.metrics);
         cache_free(a.cache);
         store_close(a.store);
         return 1;
@@ -80,12 +82,14 @@ int main(int argc, char **argv)
         .routes = routes,
         .n_routes = routes_count,
         .app = &a,
+        .observe = ops_observe,
     };
     http_server *srv = http_start(&opt, err, sizeof err);
     if (!srv) {
         fprintf(stderr, "scratchnet: %s\n", err);
         jobs_stop(a.jobs);
         jobs_free(a.jobs);
+        metrics_free(a.metrics);
         cache_free(a.cache);
         store_close(a.store);
         return 1;
@@ -108,6 +112,7 @@ int main(int argc, char **argv)
     jobs_stop(a.jobs);
     http_stop(srv);
     jobs_free(a.jobs);
+    metrics_free(a.metrics);
     cache_free(a.cache);
 
     store_close(a.store);

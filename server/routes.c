@@ -35,6 +35,7 @@ const http_route routes[] = {
     /* operations */
     {.method = "GET", .pattern = "/healthz", .handler = ops_healthz},
     {.method = "GET", .pattern = "/readyz", .handler = ops_readyz},
+    {.method = "GET", .pattern = "/metrics", .handler = ops_metrics},
     {.method = "GET", .pattern = "/openapi.yaml", .handler = ops_openapi},
     {.method = "GET", .pattern = "/", .handler = ops_index},
 };
