@@ -78,7 +78,8 @@ test-run: $(BUILD)/scratchnet $(UNIT_TESTS) $(INTEG_TESTS)
 test-asan:
 	$(MAKE) BUILD=build-asan SAN=1 OPT=-O1 test-run
 
-test: deps
+test:
+	@sh tools/deps.sh test
 	$(MAKE) test-run
 	$(MAKE) test-asan
 	@echo "all suites passed, also under AddressSanitizer + UndefinedBehaviorSanitizer"

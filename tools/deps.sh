@@ -1,7 +1,11 @@
 #!/bin/sh
-# Installs the Debian packages that building and testing scratchnet needs.
+# Installs the Debian packages scratchnet needs: to build and run it, or,
+# with the argument "test", also what the test suites use (promtool to check
+# /metrics, sqlite3 for inspecting test databases).
 # As root it runs apt-get for whatever is missing; otherwise it names them.
-PKGS="build-essential pkg-config libmicrohttpd-dev libcjson-dev libsqlite3-dev check libcurl4-openssl-dev"
+PKGS="build-essential pkg-config libmicrohttpd-dev libcjson-dev libsqlite3-dev"
+TEST_PKGS="check libcurl4-openssl-dev prometheus sqlite3"
+[ "${1:-}" = test ] && PKGS="$PKGS $TEST_PKGS"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
@@ -9,7 +13,7 @@ done
 [ -z "$missing" ] && exit 0
 if [ "$(id -u)" = 0 ]; then
     echo "installing:$missing"
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null
 else
     echo "missing Debian packages:$missing"
     echo "install them with: sudo apt-get install$missing"
