@@ -70,6 +70,9 @@ static const option_def options[] = {
     {.flag = "--max-connections", .env = "SCRATCHNET_MAX_CONNECTIONS", .kind = OPT_COUNT,
      FIELD(max_connections), .min = 1, .max = 1000000, .shown = "256",
      .help = "simultaneous connections at most"},
+    {.flag = "--grace", .env = "SCRATCHNET_GRACE", .kind = OPT_COUNT, FIELD(grace), .min = 0,
+     .max = 86400, .shown = "0",
+     .help = "seconds running jobs may go on after SIGTERM before they are interrupted"},
 };
 #define N_OPTIONS (sizeof options / sizeof options[0])
 

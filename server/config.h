@@ -31,6 +31,7 @@ typedef struct config {
     unsigned queue;                    /* training jobs queued at most (>= 1) */
     unsigned timeout;                  /* idle seconds before a connection is closed (>= 1) */
     unsigned max_connections;          /* simultaneous connections at most (>= 1) */
+    unsigned grace;                    /* seconds running jobs may finish on SIGTERM */
     bool help;                         /* --help was given: print config_usage, exit 0 */
     char error[CONFIG_TEXT_MAX + 128]; /* the sentence config_parse returns on failure */
 } config;

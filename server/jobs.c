@@ -50,7 +50,8 @@ struct jobs {
     job_live *queue_head, *queue_tail;
     unsigned queued, running;
     uint64_t ended[STORE_JOB_STATUS_COUNT]; /* jobs ended since start, by status */
-    bool stopping;
+    bool stopping;               /* take no new jobs, start no queued ones */
+    bool interrupting;           /* running jobs stop at their next epoch */
     pthread_t *threads;
     unsigned n_threads;
 };
@@ -380,7 +381,7 @@ static int on_epoch(void *ctx, int epoch, double loss, double val_loss)
     bool report = now - l->last_store_ms >= STORE_PROGRESS_MS;
     if (report)
         l->last_store_ms = now;
-    int stop = l->cancel || p->j->stopping;
+    int stop = l->cancel || p->j->interrupting;
     pthread_mutex_unlock(&p->j->lock);
     if (report) {
         char err[256];
@@ -616,6 +617,7 @@ static void *worker_main(void *arg)
         }
         pthread_mutex_lock(&j->lock);
         j->running--;
+        pthread_cond_broadcast(&j->work); /* jobs_stop may be waiting for running jobs */
         live_end_locked(j, l, end);
         live_release_locked(l);
         pthread_mutex_unlock(&j->lock);
@@ -644,7 +646,7 @@ jobs *jobs_start(const jobs_options *opt, char *err, size_t errlen)
     for (unsigned i = 0; i < j->opt.workers; i++) {
         if (pthread_create(&j->threads[i], NULL, worker_main, j) != 0) {
             snprintf(err, errlen, "cannot start training worker %u", i + 1);
-            jobs_stop(j);
+            jobs_stop(j, 0);
             jobs_free(j);
             return NULL;
         }
@@ -653,12 +655,11 @@ jobs *jobs_start(const jobs_options *opt, char *err, size_t errlen)
     return j;
 }
 
-void jobs_stop(jobs *j)
+void jobs_stop(jobs *j, unsigned grace_ms)
 {
     char err[256];
     pthread_mutex_lock(&j->lock);
-    j->stopping = true;
-    pthread_cond_broadcast(&j->work);
+    j->stopping = true; /* no new jobs; workers take nothing more from the queue */
     while (j->queue_head) {
         job_live *l = j->queue_head;
         unqueue_locked(j, l);
@@ -667,6 +668,18 @@ void jobs_stop(jobs *j)
         pthread_mutex_lock(&j->lock);
         live_end_locked(j, l, STORE_JOB_FAILED);
     }
+    /* Running jobs may finish within the grace period (their workers signal
+     * `work` when they end); then the progress callback stops the rest. */
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += grace_ms / 1000;
+    until.tv_nsec += (long)(grace_ms % 1000) * 1000000;
+    if (until.tv_nsec >= 1000000000)
+        until.tv_sec++, until.tv_nsec -= 1000000000;
+    while (j->running && grace_ms && pthread_cond_timedwait(&j->work, &j->lock, &until) == 0)
+        ;
+    j->interrupting = true;
+    pthread_cond_broadcast(&j->work);
     pthread_mutex_unlock(&j->lock);
     for (unsigned i = 0; i < j->n_threads; i++)
         pthread_join(j->threads[i], NULL);

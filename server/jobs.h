@@ -32,10 +32,11 @@ typedef struct {
 
 /* Starts the workers. NULL with a sentence in err on failure. */
 jobs *jobs_start(const jobs_options *opt, char *err, size_t errlen);
-/* Stops taking jobs (submit answers 503), marks queued jobs failed, stops
- * running ones (marked failed: "interrupted: the server stopped"), wakes
- * every waiter and listener, and joins the workers. */
-void jobs_stop(jobs *j);
+/* Stops taking jobs (submit answers 503) and marks queued jobs failed; lets
+ * running jobs go on for up to grace_ms, then interrupts those left (marked
+ * failed: "interrupted: the server stopped"); wakes every waiter and
+ * listener, and joins the workers. */
+void jobs_stop(jobs *j, unsigned grace_ms);
 /* Frees everything; after jobs_stop and after every listener has gone. */
 void jobs_free(jobs *j);
 

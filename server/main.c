@@ -87,7 +87,7 @@ int main(int argc, char **argv)
     http_server *srv = http_start(&opt, err, sizeof err);
     if (!srv) {
         fprintf(stderr, "scratchnet: %s\n", err);
-        jobs_stop(a.jobs);
+        jobs_stop(a.jobs, 0);
         jobs_free(a.jobs);
         metrics_free(a.metrics);
         cache_free(a.cache);
@@ -106,10 +106,11 @@ int main(int argc, char **argv)
     /* No new connections; then requests in progress finish or are cut when
      * the daemon stops (streamed answers are ended first). */
     http_quiesce(srv);
-    /* Workers stop first: running jobs end (failed, "interrupted"), which
+    /* Workers stop first: running jobs finish within --grace or end
+     * (failed, "interrupted"), which
      * also releases handlers waiting on them (?wait=true) so the daemon can
      * stop; new submissions meanwhile get 503. Streams end with the daemon. */
-    jobs_stop(a.jobs);
+    jobs_stop(a.jobs, cfg.grace * 1000u);
     http_stop(srv);
     jobs_free(a.jobs);
     metrics_free(a.metrics);

@@ -60,7 +60,7 @@ server *server_start(const char *const extra_args[]);
  * The temporary directory is kept: server_restart can follow. */
 int server_terminate(server *s);
 
-/* Stops the server (if still running) and starts it again with the same
+/* Stops the server (if still running; it must exit 0) and starts it again with the same
  * arguments on the same database; the port may change (s->base follows). */
 void server_restart(server *s);
 

@@ -1,0 +1,120 @@
+/*
+ * test_shutdown.c — stopping the real server with SIGTERM while it trains:
+ * by default a running job is interrupted and recorded as failed with that
+ * reason; with --grace it may finish and its version is kept. Either way
+ * the server exits 0 and everything committed is there after a restart.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+static server *srv;
+static void down(void)
+{
+    server_stop(srv);
+    srv = NULL;
+}
+
+/* A job long enough to be caught running (seconds, more under sanitizers). */
+static const char *LONG_JOB =
+    "{\"model\":\"slow\",\"layers\":[2,64,64,1],\"epochs\":20000,\"seed\":1,"
+    "\"inputs\":[[-2,-1],[25,6],[17,4],[-15,-6]],\"targets\":[[1],[0],[0],[1]]}";
+static const char *SHORT_JOB =
+    "{\"model\":\"quick\",\"layers\":[2,2,1],\"epochs\":10,\"seed\":1,"
+    "\"inputs\":[[-2,-1],[25,6]],\"targets\":[[1],[0]]}";
+
+static cJSON *job(long id)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/train/%ld", id);
+    http_reply r = http_get(srv, path, NULL);
+    ck_assert_msg(r.status == 200, "%ld %s", r.status, r.body);
+    cJSON *j = http_reply_json(&r);
+    http_reply_free(&r);
+    return j;
+}
+
+static const char *status_of(const cJSON *j) { return cJSON_GetStringValue(cJSON_GetObjectItem(j, "status")); }
+
+/* Submits the long job and waits until it has run an epoch or more. */
+static long start_long_job(void)
+{
+    http_reply r = http_post(srv, "/train", LONG_JOB, NULL);
+    ck_assert_msg(r.status == 202, "%ld %s", r.status, r.body);
+    cJSON *j = http_reply_json(&r);
+    long id = (long)cJSON_GetNumberValue(cJSON_GetObjectItem(j, "id"));
+    cJSON_Delete(j);
+    http_reply_free(&r);
+    for (int i = 0; i < 400; i++) {
+        j = job(id);
+        bool running = strcmp(status_of(j), "running") == 0 &&
+                       cJSON_GetNumberValue(cJSON_GetObjectItem(j, "epoch")) >= 1;
+        ck_assert_msg(strcmp(status_of(j), "succeeded") != 0, "the job ended before the test could stop the server");
+        cJSON_Delete(j);
+        if (running)
+            return id;
+        usleep(10000);
+    }
+    ck_abort_msg("job %ld never started", id);
+    return 0;
+}
+
+START_TEST(sigterm_interrupts_running_jobs_and_keeps_committed_ones)
+{
+    srv = server_start(NULL);
+    http_reply r = http_post(srv, "/train?wait=true", SHORT_JOB, NULL);
+    ck_assert_msg(r.status == 201, "%ld %s", r.status, r.body);
+    http_reply_free(&r);
+    long id = start_long_job();
+    ck_assert_int_eq(server_terminate(srv), 0);
+    server_restart(srv);
+    cJSON *j = job(id);
+    ck_assert_str_eq(status_of(j), "failed");
+    const char *why = cJSON_GetStringValue(cJSON_GetObjectItem(j, "error"));
+    ck_assert_msg(why && strstr(why, "interrupted"), "error: %s", why ? why : "(none)");
+    cJSON_Delete(j);
+    r = http_get(srv, "/model/slow", NULL); /* the interrupted job stored no version */
+    ck_assert_int_eq(r.status, 404);
+    http_reply_free(&r);
+    r = http_post(srv, "/predict", "{\"model\":\"quick\",\"inputs\":[[-7,-3]]}", NULL);
+    ck_assert_msg(r.status == 200, "the committed model is gone: %ld %s", r.status, r.body);
+    http_reply_free(&r);
+}
+END_TEST
+
+START_TEST(grace_lets_running_jobs_finish)
+{
+    srv = server_start((const char *[]){"--grace", "120", NULL});
+    long id = start_long_job();
+    ck_assert_int_eq(server_terminate(srv), 0);
+    server_restart(srv);
+    cJSON *j = job(id);
+    ck_assert_msg(strcmp(status_of(j), "succeeded") == 0, "status %s: %s", status_of(j),
+                  cJSON_GetStringValue(cJSON_GetObjectItem(j, "error")));
+    cJSON_Delete(j);
+    http_reply r = http_get(srv, "/model/slow/versions/1/loss?limit=1&offset=19999", NULL);
+    ck_assert_msg(r.status == 200 && strstr(r.body, "\"epoch\":[20000]"), "%ld %s", r.status, r.body);
+    http_reply_free(&r);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("shutdown");
+    TCase *tc = tcase_create("shutdown");
+    tcase_add_checked_fixture(tc, NULL, down);
+    tcase_set_timeout(tc, 300);
+    tcase_add_test(tc, sigterm_interrupts_running_jobs_and_keeps_committed_ones);
+    tcase_add_test(tc, grace_lets_running_jobs_finish);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}
