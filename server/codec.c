@@ -191,8 +191,11 @@ bool codec_read_matrix(const cJSON *item, const char *field, float **out, size_t
     *single = cJSON_IsNumber(item->child);
     size_t w = *single ? n : (size_t)cJSON_GetArraySize(item->child);
     size_t r_count = *single ? 1 : n;
-    if (w == 0)
-        return api_fail(e, 400, field, "%s[0] is empty", field);
+    if (w == 0) {
+        char first[API_FIELD_MAX];
+        snprintf(first, sizeof first, "%s[0]", field);
+        return api_fail(e, 400, first, "%s is empty; give rows of numbers", first);
+    }
     float *x = malloc(r_count * w * sizeof(float));
     if (!x)
         return api_fail(e, 503, field, "out of memory for %zu rows", r_count);
