@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "csv.h"
 #include "scratchnet.h"
 #include "store.h"
 
@@ -157,5 +158,69 @@ void explain_request_free(explain_request *r);
 cJSON *codec_explanation(const char *model, int64_t version, const sn_net *net,
                          const sn_optimizer *opt, const float *raw_x, const float *y,
                          const sn_explain *ex);
+
+/* A version reference ("version": 3, "production", "latest", null/absent
+ * → "") into out; false with e filled otherwise. */
+bool codec_version_ref(const cJSON *version, char out[STORE_NAME_MAX + 1], api_error *e);
+
+/* ---- datasets (codec_dataset.c) ---- */
+/* POST /dataset with JSON {"name", "inputs", "targets", "target_type"}:
+ * inputs as rows; targets as rows of numbers, one number per row, or one
+ * label per row (strings; numbers too with target_type "label"), labels
+ * sorted as the CSV reader sorts them. Fills name and *out (free with
+ * csv_dataset_free; nothing to free on failure). */
+bool codec_dataset_upload(const char *body, size_t len, char name[STORE_NAME_MAX + 1],
+                          csv_dataset *out, api_error *e);
+/* names as a JSON array's text (caller frees); NULL when out of memory. */
+char *codec_names_text(char *const *names, size_t n);
+/* A dataset's description: name, rows, inputs, targets, input_columns,
+ * target_columns, labels (or null), created_at. */
+cJSON *codec_dataset(const store_dataset *d);
+/* {"datasets": [...]} */
+cJSON *codec_dataset_list(const store_dataset *d, size_t n);
+/* Keeps the target columns named in target ("a" or "a,b"; NULL or "": all)
+ * in that order: n_targets, and targets when loaded, change in place. A
+ * name that is not a target column is a 400 on field "target" (targets are
+ * chosen at upload). On failure d is unchanged. */
+bool codec_dataset_pick_targets(store_dataset *d, const char *target, api_error *e);
+/* A labelled dataset's class indices (targets, loaded) renumbered to want's
+ * labels by name, so that a dataset with fewer or other classes scores
+ * against a model's. No-op without labels on either side. A class the model
+ * lacks is a 400 on field "dataset". On failure targets may be half done. */
+bool codec_dataset_renumber(store_dataset *d, const label_set *want, api_error *e);
+
+/* ---- evaluation (POST /evaluate) ---- */
+typedef struct {
+    char model[STORE_NAME_MAX + 1];
+    char version[STORE_NAME_MAX + 1];  /* "" = latest */
+    char dataset[STORE_NAME_MAX + 1];  /* "" = inline rows */
+    char target[1024];                 /* the dataset's target column(s), or "" */
+    float *inputs;                     /* inline rows × width, owned */
+    size_t rows, width;
+    cJSON *root;                       /* owned: targets are read once the model is known */
+} evaluate_request;
+/* Parses a /evaluate body (targets are only counted here). */
+bool codec_evaluate_request(const char *body, size_t len, evaluate_request *out, api_error *e);
+/* The inline targets as rows × outputs floats (*y, caller frees): rows of
+ * numbers; a number per row for one output; for crossentropy a class index
+ * or one of labels' names per row (one-hot). */
+bool codec_evaluate_targets(const evaluate_request *r, const sn_arch *arch, const label_set *labels,
+                            float **y, api_error *e);
+void evaluate_request_free(evaluate_request *r);
+
+/* The scores /evaluate answers. */
+typedef struct {
+    const char *model;
+    int64_t version;
+    size_t rows;
+    double loss;
+    bool classifier;          /* accuracy, confusion and labels; else rmse and mae */
+    double accuracy;
+    const int64_t *confusion; /* classes × classes: [true][predicted] */
+    size_t classes;
+    const label_set *labels;  /* may be empty */
+    double rmse, mae;
+} evaluation;
+cJSON *codec_evaluation(const evaluation *ev);
 
 #endif

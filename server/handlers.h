@@ -64,6 +64,15 @@ void tf_status(http_request *req, http_response *res);         /* GET /v1/models
 /* handlers_explain.c — one backpropagation step laid open. */
 void explain_post(http_request *req, http_response *res);      /* POST /explain */
 
+/* handlers_dataset.c — uploaded datasets. */
+extern const http_body_stream dataset_upload;                  /* POST /dataset (CSV or JSON) */
+void dataset_list(http_request *req, http_response *res);      /* GET /dataset */
+void dataset_get(http_request *req, http_response *res);       /* GET /dataset/{dataset} */
+void dataset_delete(http_request *req, http_response *res);    /* DELETE /dataset/{dataset} */
+
+/* handlers_evaluate.c — scores of a version on a dataset or inline rows. */
+void evaluate_post(http_request *req, http_response *res);     /* POST /evaluate */
+
 /* handlers_model.c — the registry: models, versions, loss, aliases. */
 void model_list(http_request *req, http_response *res);        /* GET /model */
 void model_get(http_request *req, http_response *res);         /* GET /model/{name} */

@@ -15,6 +15,12 @@ const http_route routes[] = {
     /* prediction */
     {.method = "POST", .pattern = "/predict", .handler = predict_post, .flags = HTTP_OPEN | HTTP_JSON},
     {.method = "POST", .pattern = "/explain", .handler = explain_post, .flags = HTTP_OPEN | HTTP_JSON},
+    {.method = "POST", .pattern = "/evaluate", .handler = evaluate_post, .flags = HTTP_OPEN | HTTP_JSON},
+    /* datasets: uploads are streamed (CSV parsed as it arrives; Content-Type checked by the stream) */
+    {.method = "POST", .pattern = "/dataset", .stream = &dataset_upload},
+    {.method = "GET", .pattern = "/dataset", .handler = dataset_list},
+    {.method = "GET", .pattern = "/dataset/{dataset}", .handler = dataset_get},
+    {.method = "DELETE", .pattern = "/dataset/{dataset}", .handler = dataset_delete},
     /* the registry */
     {.method = "GET", .pattern = "/model", .handler = model_list},
     {.method = "GET", .pattern = "/model/{name}", .handler = model_get},
