@@ -228,8 +228,13 @@ static bool check_datasets(jobs *j, const train_request *r, api_error *e)
             return fail_store(e, rc, err);
         int in = r->arch.sizes[0], out = r->arch.sizes[r->arch.n_layers - 1];
         bool classes = d->labels_json != NULL;
-        bool ok = true;
-        if (d->n_inputs != in)
+        label_set labels = {0};
+        bool ok = codec_dataset_pick_targets(d, r->target, e); /* `target` picks stored columns */
+        if (ok && classes && !codec_labels_text(d->labels_json, &labels))
+            ok = api_fail(e, 503, NULL, "out of memory");
+        if (!ok)
+            ;
+        else if (d->n_inputs != in)
             ok = api_fail(e, 400, "layers[0]", "dataset %s has %lld input columns but layers[0] is %d",
                           names[i], (long long)d->n_inputs, in);
         else if (!classes && d->n_targets != out)
@@ -237,6 +242,10 @@ static bool check_datasets(jobs *j, const train_request *r, api_error *e)
                           names[i], (long long)d->n_targets, out);
         else if (classes && r->arch.loss != SN_LOSS_CROSSENTROPY)
             ok = api_fail(e, 400, "loss", "dataset %s has class labels: train it with loss crossentropy", names[i]);
+        else if (classes && labels.count > (size_t)out)
+            ok = api_fail(e, 400, "layers", "dataset %s has %zu classes but the output layer has %d units",
+                          names[i], labels.count, out);
+        label_set_free(&labels);
         store_dataset_free(d);
         if (!ok)
             return false;
@@ -409,13 +418,21 @@ static void job_data_free(job_data *d)
     label_set_free(&d->labels);
 }
 
-/* A dataset's rows as the network wants them: class indices become one-hot. */
-static bool dataset_rows(jobs *j, const char *name, const train_request *r, store_dataset **set,
-                         float **x, float **y, size_t *rows, label_set *labels, char *err, size_t errlen)
+/* A dataset's rows as the network wants them: the target columns r names,
+ * class indices renumbered to want's labels (a validation set's classes by
+ * name) and made one-hot. */
+static bool dataset_rows(jobs *j, const char *name, const train_request *r, const label_set *want,
+                         store_dataset **set, float **x, float **y, size_t *rows, label_set *labels,
+                         char *err, size_t errlen)
 {
     if (store_dataset_get(j->opt.store, name, true, set, err, errlen) != STORE_OK)
         return false;
     store_dataset *d = *set;
+    api_error e;
+    if (!codec_dataset_pick_targets(d, r->target, &e) || !codec_dataset_renumber(d, want, &e)) {
+        snprintf(err, errlen, "%s", e.detail);
+        return false;
+    }
     int outputs = r->arch.sizes[r->arch.n_layers - 1];
     *x = d->inputs;
     *rows = (size_t)d->rows;
@@ -492,7 +509,7 @@ static bool job_data_load(jobs *j, train_request *r, job_data *d, char *err, siz
 {
     memset(d, 0, sizeof *d);
     if (r->dataset[0]) {
-        if (!dataset_rows(j, r->dataset, r, &d->train_set, &d->x, &d->y, &d->rows, &r->labels, err, errlen))
+        if (!dataset_rows(j, r->dataset, r, NULL, &d->train_set, &d->x, &d->y, &d->rows, &r->labels, err, errlen))
             return false;
     } else {
         d->x = r->inputs;
@@ -501,7 +518,8 @@ static bool job_data_load(jobs *j, train_request *r, job_data *d, char *err, siz
     }
     if (r->validation_dataset[0]) {
         label_set ignored = {0};
-        bool ok = dataset_rows(j, r->validation_dataset, r, &d->val_set, &d->vx, &d->vy, &d->vrows, &ignored, err, errlen);
+        bool ok = dataset_rows(j, r->validation_dataset, r, &r->labels, &d->val_set, &d->vx, &d->vy, &d->vrows,
+                               &ignored, err, errlen);
         label_set_free(&ignored);
         return ok;
     }
