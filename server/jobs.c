@@ -232,17 +232,15 @@ static bool check_datasets(jobs *j, const train_request *r, api_error *e)
         bool ok = codec_dataset_pick_targets(d, r->target, e); /* `target` picks stored columns */
         if (ok && classes && !codec_labels_text(d->labels_json, &labels))
             ok = api_fail(e, 503, NULL, "out of memory");
-        if (!ok)
-            ;
-        else if (d->n_inputs != in)
+        if (ok && d->n_inputs != in)
             ok = api_fail(e, 400, "layers[0]", "dataset %s has %lld input columns but layers[0] is %d",
                           names[i], (long long)d->n_inputs, in);
-        else if (!classes && d->n_targets != out)
+        else if (ok && !classes && d->n_targets != out)
             ok = api_fail(e, 400, "layers", "dataset %s has %lld target columns but the output layer has %d units",
                           names[i], (long long)d->n_targets, out);
-        else if (classes && r->arch.loss != SN_LOSS_CROSSENTROPY)
+        else if (ok && classes && r->arch.loss != SN_LOSS_CROSSENTROPY)
             ok = api_fail(e, 400, "loss", "dataset %s has class labels: train it with loss crossentropy", names[i]);
-        else if (classes && labels.count > (size_t)out)
+        else if (ok && classes && labels.count > (size_t)out)
             ok = api_fail(e, 400, "layers", "dataset %s has %zu classes but the output layer has %d units",
                           names[i], labels.count, out);
         label_set_free(&labels);
