@@ -93,7 +93,7 @@ void sn_backward(const sn_net *net, sn_work *w, size_t rows, float *grad, float 
     const sn_arch *arch = &net->arch;
     int last = arch->n_layers - 2, cur = 0;
     size_t outs = (size_t)arch->sizes[last + 1];
-    sn_loss_delta(arch->loss, arch->act[last], w->a[last + 1], w->y, rows, outs, w->d[cur]);
+    sn_loss_delta(arch->loss, arch->act[last], w->a[last + 1], w->y, rows, outs, rows, w->d[cur]);
     for (int l = last; l >= 0; l--) {
         size_t in = (size_t)arch->sizes[l], out = (size_t)arch->sizes[l + 1];
         const float *delta = w->d[cur];

@@ -175,7 +175,7 @@ sn_status sn_explain_step(const sn_net *net, const sn_optimizer *optimizer, cons
     for (int l = 0; l < arch->n_layers; l++)
         memcpy(ex->a[l], w.a[l], rows * (size_t)arch->sizes[l] * sizeof(float));
     ex->loss = sn_batch_loss(net, &w, rows);
-    sn_loss_dy(arch->loss, w.a[arch->n_layers - 1], w.y, rows, outs, ex->dloss_dy);
+    sn_loss_dy(arch->loss, w.a[arch->n_layers - 1], w.y, rows, outs, rows, ex->dloss_dy);
     sn_backward(net, &w, rows, ex->grad, ex->delta);
     memcpy(ex->updated, net->params, net->n_params * sizeof(float));
     sn_opt_step(&opt, ex->updated, ex->grad);

@@ -1,53 +1,166 @@
 /*
- * kernels.c — the three matrix products of a dense layer, portable C.
- *   forward   Z  = X · Wᵀ        (sn_gemm_nt)
- *   backward  dX = δ · W         (sn_gemm_nn)
- *             dW += δᵀ · X       (sn_gemm_tn_acc)
- * Loops are ordered so the innermost one runs along contiguous memory.
+ * kernels.c — the matrix products of a dense layer and the optimizer's flat
+ * loop, in portable C, and the run-time choice among the SIMD paths
+ * (kernels_avx2.c, kernels_avx512.c).
+ *
+ * Every product is one general kernel (sn_kernels.gemm):
+ *   C[i][j] = (ACC ? C[i][j] : 0) + bias[i] + Σ_p A(i,p) · B[p][j],  then relu if asked,
+ * with A(i,p) = A[i·ars + p·acs], so one kernel serves A and Aᵀ. B and C are
+ * row-major; the SIMD paths vectorise along j and broadcast A(i,p).
+ * Each element of C is summed over p in order, whatever its place in a tile,
+ * so a result does not depend on how callers split C among threads.
+ *
+ * Dispatch: the table is chosen once per process, at the first call of
+ * sn_kernels_get(), under pthread_once: the best path this CPU supports
+ * (__builtin_cpu_supports), or the one SCRATCHNET_KERNELS names
+ * (portable|avx2|avx512; a path the CPU lacks falls back to the best it has).
+ * That table pointer is the core's only global state, written once.
  */
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "internal.h"
 
-void sn_gemm_nt(size_t m, size_t n, size_t k, const float *restrict A, const float *restrict B,
-                float *restrict C)
-{
-    for (size_t i = 0; i < m; i++) {
-        const float *a = A + i * k;
-        for (size_t j = 0; j < n; j++) {
-            const float *b = B + j * k;
-            float s = 0.0f;
-            for (size_t p = 0; p < k; p++)
-                s += a[p] * b[p];
-            C[i * n + j] = s;
-        }
-    }
-}
+/* ---- portable path ---- */
 
-void sn_gemm_nn(size_t m, size_t n, size_t k, const float *restrict A, const float *restrict B,
-                float *restrict C)
+static void gemm_portable(size_t m, size_t n, size_t k, const float *A, size_t ars, size_t acs,
+                          const float *restrict B, size_t ldb, float *restrict C, size_t ldc,
+                          const float *bias, int flags)
 {
     for (size_t i = 0; i < m; i++) {
-        float *c = C + i * n;
-        for (size_t j = 0; j < n; j++)
-            c[j] = 0.0f;
+        float *restrict c = C + i * ldc;
+        if (!(flags & SN_GEMM_ACC))
+            for (size_t j = 0; j < n; j++)
+                c[j] = 0.0f;
+        if (bias)
+            for (size_t j = 0; j < n; j++)
+                c[j] += bias[i];
+        const float *a = A + i * ars;
         for (size_t p = 0; p < k; p++) {
-            float a = A[i * k + p];
-            const float *b = B + p * n;
+            float ap = a[p * acs];
+            const float *restrict b = B + p * ldb;
             for (size_t j = 0; j < n; j++)
-                c[j] += a * b[j];
+                c[j] += ap * b[j];
+        }
+        if (flags & SN_GEMM_RELU)
+            for (size_t j = 0; j < n; j++)
+                c[j] = c[j] > 0.0f ? c[j] : 0.0f;
+    }
+}
+
+static void adam_portable(float *restrict p, const float *restrict g, float *restrict m,
+                          float *restrict v, size_t n, const sn_adam_coef *c)
+{
+    const float b1 = c->beta1, b2 = c->beta2, ob1 = 1.0f - b1, ob2 = 1.0f - b2;
+    for (size_t i = 0; i < n; i++) {
+        m[i] = b1 * m[i] + ob1 * g[i];
+        v[i] = b2 * v[i] + ob2 * g[i] * g[i];
+        p[i] -= c->step_size * m[i] / (sqrtf(v[i]) * c->inv_sqrt_bc2 + c->epsilon);
+    }
+}
+
+static const sn_kernels portable = {.name = "portable", .gemm = gemm_portable, .adam = adam_portable};
+
+/* ---- dispatch ---- */
+
+static const sn_kernels *chosen;
+static pthread_once_t chosen_once = PTHREAD_ONCE_INIT;
+
+const sn_kernels *sn_kernels_find(const char *name)
+{
+    if (!name || !strcmp(name, "portable"))
+        return &portable;
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    if (!strcmp(name, "avx512"))
+        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq")
+                   ? &sn_kernels_avx512
+                   : NULL;
+    if (!strcmp(name, "avx2"))
+        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? &sn_kernels_avx2
+                                                                               : NULL;
+#endif
+    return NULL;
+}
+
+static void choose(void)
+{
+    static const char *const order[] = {"avx512", "avx2", "portable"};
+    const char *want = getenv("SCRATCHNET_KERNELS");
+    int start = 0;
+    for (int i = 0; want && i < 3; i++)
+        if (!strcmp(want, order[i]))
+            start = i;
+    for (int i = start; i < 3 && !chosen; i++)
+        chosen = sn_kernels_find(order[i]);
+}
+
+const sn_kernels *sn_kernels_get(void)
+{
+    pthread_once(&chosen_once, choose);
+    return chosen;
+}
+
+const char *sn_kernel_path(void) { return sn_kernels_get()->name; }
+
+/* ---- the three products of a dense layer ---- */
+
+void sn_gemm_nn(size_t m, size_t n, size_t k, const float *A, const float *B, float *C)
+{
+    sn_kernels_get()->gemm(m, n, k, A, k, 1, B, n, C, n, NULL, 0);
+}
+
+void sn_gemm_tn_acc(size_t m, size_t n, size_t k, const float *A, const float *B, float *C)
+{
+    sn_kernels_get()->gemm(m, n, k, A, 1, m, B, n, C, n, NULL, SN_GEMM_ACC);
+}
+
+/* Bᵀ is packed a block at a time into a buffer on the stack (32 KiB), so the
+ * kernel can run along contiguous rows of it. */
+#define NT_KC 128
+#define NT_NC 64
+
+void sn_gemm_nt(size_t m, size_t n, size_t k, const float *A, const float *B, float *C)
+{
+    const sn_kernels *kern = sn_kernels_get();
+    float pack[NT_KC * NT_NC];
+    if (k == 0) {
+        memset(C, 0, m * n * sizeof(float));
+        return;
+    }
+    for (size_t j0 = 0; j0 < n; j0 += NT_NC) {
+        size_t nc = n - j0 < NT_NC ? n - j0 : NT_NC;
+        for (size_t p0 = 0; p0 < k; p0 += NT_KC) {
+            size_t kc = k - p0 < NT_KC ? k - p0 : NT_KC;
+            for (size_t j = 0; j < nc; j++)
+                for (size_t p = 0; p < kc; p++)
+                    pack[p * nc + j] = B[(j0 + j) * k + p0 + p];
+            kern->gemm(m, nc, kc, A + p0, k, 1, pack, nc, C + j0, n, NULL,
+                       p0 ? SN_GEMM_ACC : 0);
         }
     }
 }
 
-void sn_gemm_tn_acc(size_t m, size_t n, size_t k, const float *restrict A, const float *restrict B,
-                    float *restrict C)
+/* ---- the optimizer's flat loops ---- */
+
+void sn_adam(const sn_kernels *k, float *p, const float *g, float *m, float *v, size_t n,
+             const sn_adam_coef *c)
 {
-    for (size_t p = 0; p < k; p++) {
-        const float *b = B + p * n;
-        for (size_t i = 0; i < m; i++) {
-            float a = A[p * m + i];
-            float *c = C + i * n;
-            for (size_t j = 0; j < n; j++)
-                c[j] += a * b[j];
+    (k ? k : sn_kernels_get())->adam(p, g, m, v, n, c);
+}
+
+/* Out-of-place transpose: dst (cols × rows, row stride ldd) = srcᵀ, src rows × cols
+ * with row stride lds; in 8×8 blocks so both sides stay in cache. */
+void sn_transpose(const float *restrict src, size_t rows, size_t cols, size_t lds,
+                  float *restrict dst, size_t ldd)
+{
+    for (size_t r0 = 0; r0 < rows; r0 += 8)
+        for (size_t c0 = 0; c0 < cols; c0 += 8) {
+            size_t r1 = r0 + 8 < rows ? r0 + 8 : rows, c1 = c0 + 8 < cols ? c0 + 8 : cols;
+            for (size_t r = r0; r < r1; r++)
+                for (size_t c = c0; c < c1; c++)
+                    dst[c * ldd + r] = src[r * lds + c];
         }
-    }
 }

@@ -61,23 +61,24 @@ double sn_loss_value(sn_loss loss, const float *z, const float *yhat, const floa
     return NAN;
 }
 
-void sn_loss_dy(sn_loss loss, const float *yhat, const float *y, size_t rows, size_t n, float *dy)
+void sn_loss_dy(sn_loss loss, const float *yhat, const float *y, size_t rows, size_t n,
+                size_t mean_rows, float *dy)
 {
-    size_t len = rows * n;
+    size_t len = rows * n, mean_len = mean_rows * n;
     switch (loss) {
     case SN_LOSS_MSE:
         for (size_t i = 0; i < len; i++)
-            dy[i] = (float)(2.0 * ((double)yhat[i] - y[i]) / (double)len);
+            dy[i] = (float)(2.0 * ((double)yhat[i] - y[i]) / (double)mean_len);
         break;
     case SN_LOSS_BCE:
         for (size_t i = 0; i < len; i++) {
             double p = clamp_prob(yhat[i]);
-            dy[i] = (float)((p - y[i]) / (p * (1 - p)) / (double)len);
+            dy[i] = (float)((p - y[i]) / (p * (1 - p)) / (double)mean_len);
         }
         break;
     case SN_LOSS_CROSSENTROPY:
         for (size_t i = 0; i < len; i++)
-            dy[i] = (float)(-(double)y[i] / fmax(yhat[i], 1e-30) / (double)rows);
+            dy[i] = (float)(-(double)y[i] / fmax(yhat[i], 1e-30) / (double)mean_rows);
         break;
     case SN_LOSS_COUNT:
         break;
@@ -85,16 +86,16 @@ void sn_loss_dy(sn_loss loss, const float *yhat, const float *y, size_t rows, si
 }
 
 void sn_loss_delta(sn_loss loss, sn_activation out_act, const float *yhat, const float *y,
-                   size_t rows, size_t n, float *delta)
+                   size_t rows, size_t n, size_t mean_rows, float *delta)
 {
     size_t len = rows * n;
     if (loss == SN_LOSS_CROSSENTROPY || (loss == SN_LOSS_BCE && out_act == SN_ACT_SIGMOID)) {
-        float scale = 1.0f / (float)(loss == SN_LOSS_CROSSENTROPY ? rows : len);
+        float scale = 1.0f / (float)(loss == SN_LOSS_CROSSENTROPY ? mean_rows : mean_rows * n);
         for (size_t i = 0; i < len; i++)
             delta[i] = (yhat[i] - y[i]) * scale;
         return;
     }
-    sn_loss_dy(loss, yhat, y, rows, n, delta);
+    sn_loss_dy(loss, yhat, y, rows, n, mean_rows, delta);
     sn_act_backward(out_act, yhat, delta, rows, n);
 }
 

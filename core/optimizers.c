@@ -30,34 +30,46 @@ void sn_opt_state_free(sn_opt_state *s)
     s->m = s->v = NULL;
 }
 
-void sn_opt_step(sn_opt_state *s, float *restrict params, const float *restrict grad)
+sn_adam_coef sn_opt_adam_coef(const sn_opt_state *s, long step)
+{
+    const sn_optimizer *o = &s->opt;
+    return (sn_adam_coef){
+        .beta1 = o->beta1,
+        .beta2 = o->beta2,
+        .epsilon = o->epsilon,
+        .step_size = (float)(o->learning_rate / (1.0 - pow(o->beta1, (double)step))),
+        .inv_sqrt_bc2 = (float)(1.0 / sqrt(1.0 - pow(o->beta2, (double)step))),
+    };
+}
+
+void sn_opt_apply(const sn_opt_state *s, const sn_kernels *k, const sn_adam_coef *coef,
+                  float *restrict params, const float *restrict grad, size_t from, size_t len)
 {
     const float lr = s->opt.learning_rate;
-    float *restrict m = s->m, *restrict v = s->v;
-    s->step++;
+    float *restrict p = params + from, *restrict m = s->m ? s->m + from : NULL;
+    const float *restrict g = grad + from;
     switch (s->opt.type) {
     case SN_OPT_SGD:
-        for (size_t i = 0; i < s->n; i++)
-            params[i] -= lr * grad[i];
+        for (size_t i = 0; i < len; i++)
+            p[i] -= lr * g[i];
         break;
     case SN_OPT_MOMENTUM:
-        for (size_t i = 0; i < s->n; i++) {
-            m[i] = s->opt.momentum * m[i] + grad[i];
-            params[i] -= lr * m[i];
+        for (size_t i = 0; i < len; i++) {
+            m[i] = s->opt.momentum * m[i] + g[i];
+            p[i] -= lr * m[i];
         }
         break;
-    case SN_OPT_ADAM: {
-        const float b1 = s->opt.beta1, b2 = s->opt.beta2, eps = s->opt.epsilon;
-        const float step_size = (float)(lr / (1.0 - pow(b1, (double)s->step)));
-        const float inv_sqrt_bc2 = (float)(1.0 / sqrt(1.0 - pow(b2, (double)s->step)));
-        for (size_t i = 0; i < s->n; i++) {
-            m[i] = b1 * m[i] + (1.0f - b1) * grad[i];
-            v[i] = b2 * v[i] + (1.0f - b2) * grad[i] * grad[i];
-            params[i] -= step_size * m[i] / (sqrtf(v[i]) * inv_sqrt_bc2 + eps);
-        }
+    case SN_OPT_ADAM:
+        sn_adam(k, p, g, m, s->v + from, len, coef);
         break;
-    }
     case SN_OPT_COUNT:
         break;
     }
+}
+
+void sn_opt_step(sn_opt_state *s, float *params, const float *grad)
+{
+    s->step++;
+    sn_adam_coef coef = sn_opt_adam_coef(s, s->step);
+    sn_opt_apply(s, NULL, &coef, params, grad, 0, s->n);
 }

@@ -52,9 +52,8 @@ static sn_status check_config(const sn_net *net, const sn_train_config *cfg, con
 
 /* Everything a run allocates, in one place so one function frees it. */
 typedef struct {
-    sn_work work;
+    sn_engine *engine;
     sn_opt_state opt;
-    float *grad;
     float *start;  /* parameters at the start, restored on failure */
     float *best;   /* parameters of the best validation epoch */
     size_t *idx;
@@ -62,29 +61,27 @@ typedef struct {
 
 static void run_free(run_state *s)
 {
-    sn_work_free(&s->work);
+    sn_engine_free(s->engine);
     sn_opt_state_free(&s->opt);
-    free(s->grad);
     free(s->start);
     free(s->best);
     free(s->idx);
 }
 
-static sn_status run_init(run_state *s, const sn_net *net, const sn_train_config *cfg, size_t rows,
-                          sn_error *err)
+static sn_status run_init(run_state *s, sn_net *net, const sn_train_config *cfg, size_t rows,
+                          const sn_kernels *kern, sn_error *err)
 {
     memset(s, 0, sizeof *s);
     size_t batch = (size_t)cfg->batch_size < rows ? (size_t)cfg->batch_size : rows;
-    sn_status st = sn_work_init(&s->work, &net->arch, batch, err);
+    sn_status st = sn_opt_state_init(&s->opt, &cfg->optimizer, net->n_params, err);
     if (st == SN_OK)
-        st = sn_opt_state_init(&s->opt, &cfg->optimizer, net->n_params, err);
+        st = sn_engine_create(&s->engine, net, &s->opt, kern, batch, cfg->threads, err);
     if (st != SN_OK)
         return st;
-    s->grad = malloc(net->n_params * sizeof(float));
     s->start = malloc(net->n_params * sizeof(float));
     s->best = cfg->patience ? malloc(net->n_params * sizeof(float)) : NULL;
     s->idx = malloc(rows * sizeof(size_t));
-    if (!s->grad || !s->start || (cfg->patience && !s->best) || !s->idx)
+    if (!s->start || (cfg->patience && !s->best) || !s->idx)
         return sn_fail(err, SN_ERR_NOMEM, "out of memory for training state");
     memcpy(s->start, net->params, net->n_params * sizeof(float));
     for (size_t i = 0; i < rows; i++)
@@ -93,36 +90,31 @@ static sn_status run_init(run_state *s, const sn_net *net, const sn_train_config
 }
 
 /* One pass over the rows; returns the epoch's mean loss (NaN/Inf on divergence). */
-static double run_epoch(sn_net *net, run_state *s, const sn_train_config *cfg, const float *X,
-                        const float *Y, size_t rows, sn_rng *rng)
+static double run_epoch(run_state *s, const sn_train_config *cfg, const float *X, const float *Y,
+                        size_t rows, sn_rng *rng)
 {
     if (cfg->shuffle)
         sn_rng_shuffle(rng, s->idx, rows);
-    double total = 0;
-    for (size_t first = 0; first < rows; first += s->work.cap_rows) {
-        size_t n = rows - first < s->work.cap_rows ? rows - first : s->work.cap_rows;
-        sn_gather(net, &s->work, X, Y, s->idx, first, n);
-        sn_forward(net, &s->work, n, NULL);
-        double loss = sn_batch_loss(net, &s->work, n);
-        if (!isfinite(loss))
-            return loss;
-        total += loss * (double)n;
-        memset(s->grad, 0, net->n_params * sizeof(float));
-        sn_backward(net, &s->work, n, s->grad, NULL);
-        sn_opt_step(&s->opt, net->params, s->grad);
-    }
-    return total / (double)rows;
+    return sn_engine_epoch(s->engine, X, Y, s->idx, rows);
 }
 
 sn_status sn_train(sn_net *net, const sn_train_config *cfg, const float *X, const float *Y,
                    size_t rows, double *loss_history, double *val_history,
                    sn_train_result *result, sn_error *err)
 {
+    return sn_train_on(sn_kernels_get(), net, cfg, X, Y, rows, loss_history, val_history, result,
+                       err);
+}
+
+sn_status sn_train_on(const sn_kernels *kern, sn_net *net, const sn_train_config *cfg,
+                      const float *X, const float *Y, size_t rows, double *loss_history,
+                      double *val_history, sn_train_result *result, sn_error *err)
+{
     sn_train_result res = {.loss = NAN, .val_loss = NAN};
     run_state s;
     sn_status st = check_config(net, cfg, X, Y, rows, err);
     if (st == SN_OK)
-        st = run_init(&s, net, cfg, rows, err);
+        st = run_init(&s, net, cfg, rows, kern, err);
     else
         memset(&s, 0, sizeof s);
     sn_rng rng;
@@ -130,7 +122,7 @@ sn_status sn_train(sn_net *net, const sn_train_config *cfg, const float *X, cons
     double best_val = INFINITY;
     int since_best = 0;
     for (int epoch = 1; st == SN_OK && epoch <= cfg->epochs; epoch++) {
-        double loss = run_epoch(net, &s, cfg, X, Y, rows, &rng), val = NAN;
+        double loss = run_epoch(&s, cfg, X, Y, rows, &rng), val = NAN;
         if (isfinite(loss) && cfg->val_rows)
             st = sn_evaluate_loss(net, cfg->val_x, cfg->val_y, cfg->val_rows, &val, err);
         if (st != SN_OK)

@@ -1,0 +1,403 @@
+/*
+ * engine.c — the training step, fast: forward, loss, backward and the
+ * optimizer update of one mini-batch, over a pool of threads created once per
+ * sn_train call.
+ *
+ * Layout. Activations are kept feature-major (Aᵀ: features × batch, row
+ * stride cap), so every product runs along the batch in SIMD registers
+ * without packing the weights:
+ *   forward   Zᵀ_l  = W_l · Aᵀ_l + b_l (bias and relu in the kernel's epilogue)
+ *   backward  dAᵀ_l = W_lᵀ · δᵀ_l,  δᵀ_{l-1} = dAᵀ_l ⊙ act'(Aᵀ_l)
+ *             dW_l  = δᵀ_l · A_l   (A_l batch-major: a transposed copy of Aᵀ_l)
+ * The output layer's activation, loss and δ run batch-major with the
+ * functions of activations.c and losses.c, as sn_forward/sn_backward do.
+ *
+ * Threads. Thread t owns a fixed slice of every layer's output features
+ * (rows of W_l and b_l): it computes those rows of Zᵀ_l in forward, of dW_l
+ * and db_l in backward, and applies the optimizer to exactly those
+ * parameters, so a layer's weights stay in the cache of the core that updates
+ * them and no gradient is ever reduced across threads. The rows of the batch
+ * are split among threads for gathering the inputs and for the output layer.
+ * Spinning barriers separate the phases (a few per layer and batch).
+ * Every number is computed by the same operations in the same order whatever
+ * the thread count (see sn_kernels.gemm), so parameters after training are
+ * bit-identical for 1, 2 or more threads; the loss is summed row by row in
+ * batch order, also independent of the thread count.
+ *
+ * Small work does not pay for threads: a batch below ENGINE_MACS_PER_THREAD
+ * multiply-adds per extra thread runs on fewer threads (one for the seed's
+ * 2-2-1 network), with no pool at all.
+ */
+#include <math.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+#define ENGINE_MAX_THREADS 64
+#define ENGINE_MACS_PER_THREAD (1u << 20) /* multiply-adds of a batch per thread, at least */
+#define UPDATE_ROWS 16 /* rows of dW computed, then updated, while they are in cache */
+#define SPINS_BEFORE_YIELD 4096
+
+/* A cache line of its own for what one thread writes often. */
+typedef struct {
+    _Alignas(64) double loss;
+} thread_slot;
+
+struct sn_engine {
+    sn_net *net;
+    sn_opt_state *opt;
+    const sn_kernels *kern;
+    int L;        /* layers with weights: n_layers - 1 */
+    size_t cap;   /* rows per batch at most; row stride of feature-major buffers */
+    int threads;  /* threads that run a batch, the caller included */
+    float *at[SN_MAX_LAYERS];    /* Aᵀ_l, sizes[l] × cap; at[L] holds Zᵀ of the output */
+    float *an[SN_MAX_LAYERS];    /* A_l batch-major, cap × sizes[l], l < L */
+    float *dt[SN_MAX_LAYERS];    /* δᵀ_l, sizes[l+1] × cap */
+    float *z, *yhat, *dout, *y;  /* output layer batch-major, cap × outputs */
+    double *row_loss;            /* loss of each row of the batch */
+    float *grad;                 /* dL/dθ, the parameter block's layout */
+    float *block;
+    /* the epoch being run */
+    const float *X, *Y;
+    const size_t *idx;
+    size_t rows;
+    double loss_sum;             /* Σ over batches of mean loss · rows (thread 0) */
+    int diverged;
+    /* the pool */
+    pthread_t tid[ENGINE_MAX_THREADS];
+    int started;                 /* worker threads running */
+    int have_pool;               /* mu and cv initialised */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    unsigned gen;                /* bumped to start an epoch */
+    int quit;
+    _Alignas(64) atomic_uint bar_count;
+    _Alignas(64) atomic_uint bar_gen;
+    thread_slot slot[ENGINE_MAX_THREADS];
+};
+
+static void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
+/* Sense-reversing barrier for the threads of a batch: spins briefly, then yields. */
+static void barrier(sn_engine *e)
+{
+    if (e->threads == 1)
+        return;
+    unsigned g = atomic_load_explicit(&e->bar_gen, memory_order_acquire);
+    if (atomic_fetch_add_explicit(&e->bar_count, 1, memory_order_acq_rel) == (unsigned)e->threads - 1) {
+        atomic_store_explicit(&e->bar_count, 0, memory_order_relaxed);
+        atomic_fetch_add_explicit(&e->bar_gen, 1, memory_order_release);
+        return;
+    }
+    for (unsigned spins = 0; atomic_load_explicit(&e->bar_gen, memory_order_acquire) == g; spins++) {
+        if (spins < SPINS_BEFORE_YIELD)
+            cpu_relax();
+        else
+            sched_yield();
+    }
+}
+
+/* Thread t's share [*lo, *hi) of n items, in chunks of `align`. */
+static void share(size_t n, int threads, int t, size_t align, size_t *lo, size_t *hi)
+{
+    size_t per = (n + (size_t)threads - 1) / (size_t)threads;
+    per = (per + align - 1) / align * align;
+    *lo = per * (size_t)t < n ? per * (size_t)t : n;
+    *hi = *lo + per < n ? *lo + per : n;
+}
+
+/* Copies (and normalises) batch rows [lo, hi) of the batch starting at `first`. */
+static void gather(sn_engine *e, size_t first, size_t n, size_t lo, size_t hi)
+{
+    const sn_net *net = e->net;
+    size_t in = (size_t)net->arch.sizes[0], out = (size_t)net->arch.sizes[e->L];
+    for (size_t r = lo; r < hi; r++) {
+        size_t src = e->idx ? e->idx[first + r] : first + r;
+        float *dst = e->an[0] + r * in;
+        memcpy(dst, e->X + src * in, in * sizeof(float));
+        if (net->norm != SN_NORM_NONE)
+            for (size_t j = 0; j < in; j++)
+                dst[j] = (dst[j] - net->norm_shift[j]) * net->norm_scale[j];
+        memcpy(e->y + r * out, e->Y + src * out, out * sizeof(float));
+    }
+    if (hi > lo)
+        sn_transpose(e->an[0] + lo * in, hi - lo, in, in, e->at[0] + lo, e->cap);
+    (void)n;
+}
+
+/* Layer l, output features [lo, hi): Zᵀ = W·Aᵀ + b, then the activation
+ * (except on the output layer, which output() finishes). */
+static void forward(sn_engine *e, int l, size_t n, size_t lo, size_t hi)
+{
+    const sn_net *net = e->net;
+    size_t in = (size_t)net->arch.sizes[l], out = (size_t)net->arch.sizes[l + 1];
+    sn_activation act = net->arch.act[l];
+    int hidden = l + 1 < e->L;
+    const float *W = net->params + net->w_off[l], *b = net->params + net->b_off[l];
+    float *zt = e->at[l + 1];
+    if (hi <= lo)
+        return;
+    e->kern->gemm(hi - lo, n, in, W + lo * in, in, 1, e->at[l], e->cap, zt + lo * e->cap, e->cap,
+                  b + lo, hidden && act == SN_ACT_RELU ? SN_GEMM_RELU : 0);
+    if (!hidden)
+        return;
+    if (act != SN_ACT_RELU)
+        for (size_t j = lo; j < hi; j++)
+            sn_act_forward(act, zt + j * e->cap, 1, n);
+    sn_transpose(zt + lo * e->cap, hi - lo, n, e->cap, e->an[l + 1] + lo, out);
+}
+
+/* Batch rows [lo, hi) of the output layer: activation, loss of each row and δ. */
+static void output(sn_engine *e, size_t n, size_t lo, size_t hi)
+{
+    const sn_arch *arch = &e->net->arch;
+    size_t outs = (size_t)arch->sizes[e->L], m = hi - lo;
+    if (hi <= lo)
+        return;
+    float *z = e->z + lo * outs, *yhat = e->yhat + lo * outs, *y = e->y + lo * outs;
+    sn_transpose(e->at[e->L] + lo, outs, m, e->cap, z, outs);
+    memcpy(yhat, z, m * outs * sizeof(float));
+    sn_act_forward(arch->act[e->L - 1], yhat, m, outs);
+    for (size_t r = 0; r < m; r++)
+        e->row_loss[lo + r] = sn_loss_value(arch->loss, z + r * outs, yhat + r * outs,
+                                            y + r * outs, 1, outs);
+    sn_loss_delta(arch->loss, arch->act[e->L - 1], yhat, y, m, outs, n, e->dout + lo * outs);
+    sn_transpose(e->dout + lo * outs, m, outs, outs, e->dt[e->L - 1] + lo, e->cap);
+}
+
+/* δᵀ_{l-1} rows [lo, hi) (input features of layer l) = (W_lᵀ·δᵀ_l) ⊙ act'. */
+static void backward(sn_engine *e, int l, size_t n, size_t lo, size_t hi)
+{
+    const sn_net *net = e->net;
+    size_t in = (size_t)net->arch.sizes[l], out = (size_t)net->arch.sizes[l + 1];
+    if (hi <= lo)
+        return;
+    float *d = e->dt[l - 1];
+    e->kern->gemm(hi - lo, n, out, net->params + net->w_off[l] + lo, 1, in, e->dt[l], e->cap,
+                  d + lo * e->cap, e->cap, NULL, 0);
+    for (size_t j = lo; j < hi; j++)
+        sn_act_backward(net->arch.act[l - 1], e->at[l] + j * e->cap, d + j * e->cap, 1, n);
+}
+
+/* Gradient and optimizer step of layer l's output features [lo, hi):
+ * dW rows = δᵀ rows · A_l, db = row sums of δᵀ, a few rows at a time. */
+static void update(sn_engine *e, int l, size_t n, size_t lo, size_t hi, const sn_adam_coef *coef)
+{
+    sn_net *net = e->net;
+    size_t in = (size_t)net->arch.sizes[l];
+    const float *d = e->dt[l];
+    for (size_t r0 = lo; r0 < hi; r0 += UPDATE_ROWS) {
+        size_t r1 = r0 + UPDATE_ROWS < hi ? r0 + UPDATE_ROWS : hi;
+        size_t off = net->w_off[l] + r0 * in;
+        e->kern->gemm(r1 - r0, in, n, d + r0 * e->cap, e->cap, 1, e->an[l], in, e->grad + off, in,
+                      NULL, 0);
+        sn_opt_apply(e->opt, e->kern, coef, net->params, e->grad, off, (r1 - r0) * in);
+    }
+    if (hi <= lo)
+        return;
+    float *db = e->grad + net->b_off[l];
+    for (size_t j = lo; j < hi; j++) {
+        float s = 0.0f;
+        for (size_t r = 0; r < n; r++)
+            s += d[j * e->cap + r];
+        db[j] = s;
+    }
+    sn_opt_apply(e->opt, e->kern, coef, net->params, e->grad, net->b_off[l] + lo, hi - lo);
+}
+
+/* Thread t's part of one epoch: every batch, in lockstep with the others. */
+static void run_epoch_part(sn_engine *e, int t)
+{
+    const sn_arch *arch = &e->net->arch;
+    int T = e->threads;
+    long step = e->opt->step;
+    for (size_t first = 0; first < e->rows; first += e->cap) {
+        size_t n = e->rows - first < e->cap ? e->rows - first : e->cap, lo, hi;
+        share(n, T, t, 1, &lo, &hi);
+        gather(e, first, n, lo, hi);
+        barrier(e);
+        for (int l = 0; l < e->L; l++) {
+            share((size_t)arch->sizes[l + 1], T, t, 8, &lo, &hi);
+            forward(e, l, n, lo, hi);
+            barrier(e);
+        }
+        share(n, T, t, 1, &lo, &hi);
+        output(e, n, lo, hi);
+        barrier(e);
+        double loss = 0;
+        for (size_t r = 0; r < n; r++)
+            loss += e->row_loss[r];
+        loss /= (double)n;
+        if (!isfinite(loss)) {
+            if (t == 0)
+                e->diverged = 1, e->loss_sum = loss;
+            return; /* every thread sees the same loss and leaves here */
+        }
+        if (t == 0)
+            e->loss_sum += loss * (double)n;
+        sn_adam_coef coef = sn_opt_adam_coef(e->opt, ++step);
+        for (int l = e->L - 1; l >= 0; l--) {
+            if (l > 0) {
+                share((size_t)arch->sizes[l], T, t, 8, &lo, &hi);
+                backward(e, l, n, lo, hi);
+                barrier(e); /* δᵀ_{l-1} complete, and nobody reads W_l any more */
+            }
+            share((size_t)arch->sizes[l + 1], T, t, 8, &lo, &hi);
+            update(e, l, n, lo, hi, &coef);
+        }
+        barrier(e); /* the next batch overwrites what update() read */
+    }
+}
+
+/* Workers receive their index through this small table, one entry per thread. */
+typedef struct {
+    sn_engine *e;
+    int t;
+} worker_arg;
+
+static void *worker_main(void *arg)
+{
+    worker_arg *w = arg;
+    sn_engine *e = w->e;
+    int t = w->t;
+    unsigned seen = 0;
+    for (;;) {
+        pthread_mutex_lock(&e->mu);
+        while (e->gen == seen && !e->quit)
+            pthread_cond_wait(&e->cv, &e->mu);
+        seen = e->gen;
+        int quit = e->quit;
+        pthread_mutex_unlock(&e->mu);
+        if (quit)
+            return NULL;
+        run_epoch_part(e, t);
+    }
+}
+
+static worker_arg *worker_args(sn_engine *e)
+{
+    return (worker_arg *)(e + 1);
+}
+
+int sn_engine_threads(const sn_engine *e) { return e->threads; }
+
+sn_status sn_engine_create(sn_engine **out, sn_net *net, sn_opt_state *opt,
+                           const sn_kernels *kern, size_t cap, int threads, sn_error *err)
+{
+    *out = NULL;
+    const sn_arch *arch = &net->arch;
+    int L = arch->n_layers - 1;
+    size_t outs = (size_t)arch->sizes[L], macs = 0, total = 0;
+    for (int l = 0; l < L; l++)
+        macs += (size_t)arch->sizes[l] * (size_t)arch->sizes[l + 1];
+    macs *= cap;
+    if (threads < 1)
+        threads = 1;
+    if (threads > ENGINE_MAX_THREADS)
+        threads = ENGINE_MAX_THREADS;
+    if ((size_t)threads > 1 + macs / ENGINE_MACS_PER_THREAD)
+        threads = (int)(1 + macs / ENGINE_MACS_PER_THREAD);
+    /* Buffers: Aᵀ (all layers), A (all but the output), δᵀ, four output blocks; then grad. */
+    for (int l = 0; l <= L; l++)
+        total += (size_t)arch->sizes[l] * (l < L ? 2 : 1);
+    for (int l = 0; l < L; l++)
+        total += (size_t)arch->sizes[l + 1];
+    total += 4 * outs;
+    if (total > SIZE_MAX / sizeof(float) / cap / 2)
+        return sn_fail(err, SN_ERR_INVALID, "a batch of %zu rows is too large", cap);
+    total = total * cap + net->n_params;
+    sn_engine *e = calloc(1, sizeof *e + (size_t)threads * sizeof(worker_arg));
+    if (!e)
+        return sn_fail(err, SN_ERR_NOMEM, "out of memory for training state");
+    *e = (sn_engine){.net = net, .opt = opt, .kern = kern, .L = L, .cap = cap, .threads = threads};
+    e->block = malloc(total * sizeof(float));
+    e->row_loss = malloc(cap * sizeof(double));
+    if (!e->block || !e->row_loss) {
+        free(e->block);
+        free(e->row_loss);
+        free(e);
+        return sn_fail(err, SN_ERR_NOMEM, "out of memory for training state");
+    }
+    float *p = e->block;
+    for (int l = 0; l <= L; l++) {
+        e->at[l] = p, p += (size_t)arch->sizes[l] * cap;
+        if (l < L)
+            e->an[l] = p, p += (size_t)arch->sizes[l] * cap;
+    }
+    for (int l = 0; l < L; l++)
+        e->dt[l] = p, p += (size_t)arch->sizes[l + 1] * cap;
+    e->z = p, p += outs * cap;
+    e->yhat = p, p += outs * cap;
+    e->dout = p, p += outs * cap;
+    e->y = p, p += outs * cap;
+    e->grad = p;
+    atomic_init(&e->bar_count, 0);
+    atomic_init(&e->bar_gen, 0);
+    if (threads > 1) {
+        pthread_mutex_init(&e->mu, NULL);
+        pthread_cond_init(&e->cv, NULL);
+        e->have_pool = 1;
+        for (int t = 1; t < threads; t++) {
+            worker_args(e)[t] = (worker_arg){.e = e, .t = t};
+            if (pthread_create(&e->tid[t], NULL, worker_main, &worker_args(e)[t]) != 0)
+                break;
+            e->started++;
+        }
+        /* Fewer threads than asked: results are the same, only slower. */
+        e->threads = 1 + e->started;
+    }
+    *out = e;
+    return SN_OK;
+}
+
+void sn_engine_free(sn_engine *e)
+{
+    if (!e)
+        return;
+    if (e->started) {
+        pthread_mutex_lock(&e->mu);
+        e->quit = 1;
+        pthread_cond_broadcast(&e->cv);
+        pthread_mutex_unlock(&e->mu);
+        for (int t = 1; t <= e->started; t++)
+            pthread_join(e->tid[t], NULL);
+    }
+    if (e->have_pool) {
+        pthread_mutex_destroy(&e->mu);
+        pthread_cond_destroy(&e->cv);
+    }
+    free(e->block);
+    free(e->row_loss);
+    free(e);
+}
+
+double sn_engine_epoch(sn_engine *e, const float *X, const float *Y, const size_t *idx,
+                       size_t rows)
+{
+    e->X = X, e->Y = Y, e->idx = idx, e->rows = rows;
+    e->loss_sum = 0;
+    e->diverged = 0;
+    if (e->started) {
+        pthread_mutex_lock(&e->mu);
+        e->gen++;
+        pthread_cond_broadcast(&e->cv);
+        pthread_mutex_unlock(&e->mu);
+    }
+    run_epoch_part(e, 0);
+    /* Every thread has passed the epoch's last barrier (or left on divergence,
+     * touching nothing shared after it), so the state below is final. */
+    size_t batches = (rows + e->cap - 1) / e->cap;
+    if (e->diverged)
+        return e->loss_sum;
+    e->opt->step += (long)batches;
+    return e->loss_sum / (double)rows;
+}

@@ -1,0 +1,153 @@
+/*
+ * kernels_avx512.c — the general kernel of kernels.c and Adam for AVX-512F/DQ.
+ * Compiled for any x86-64 (the ISA is enabled per function by target
+ * attributes) and called only when the CPU has it (see kernels.c).
+ *
+ * Register tile: MR = 6 rows of C × 4 vectors of 16 columns (24 zmm
+ * accumulators, 4 for B, 1 broadcast). The last vector of a row is masked,
+ * so any n works. The depth is cut into blocks of KC so the KC × 64 panel of
+ * B stays in L1 while every row block of A passes over it.
+ */
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+#include "internal.h"
+
+#define TARGET __attribute__((target("avx512f,avx512dq,fma,avx2")))
+#define MR 6
+#define NV 4
+#define KC 128
+
+TARGET static inline __attribute__((always_inline)) void
+tile(const int mr, const int nv, size_t k, const float *A, size_t ars, size_t acs, const float *B,
+     size_t ldb, float *C, size_t ldc, __mmask16 last, const float *bias, int flags)
+{
+    __m512 acc[MR][NV];
+#pragma GCC unroll 6
+    for (int r = 0; r < mr; r++) {
+        __m512 init = bias ? _mm512_set1_ps(bias[r]) : _mm512_setzero_ps();
+#pragma GCC unroll 4
+        for (int v = 0; v < nv; v++) {
+            __mmask16 mk = v == nv - 1 ? last : 0xFFFF;
+            acc[r][v] = flags & SN_GEMM_ACC
+                            ? _mm512_add_ps(_mm512_maskz_loadu_ps(mk, C + r * ldc + 16 * v), init)
+                            : init;
+        }
+    }
+    const float *a[MR];
+#pragma GCC unroll 6
+    for (int r = 0; r < mr; r++)
+        a[r] = A + r * ars;
+    for (size_t p = 0; p < k; p++) {
+        __m512 b[NV];
+#pragma GCC unroll 4
+        for (int v = 0; v < nv; v++)
+            b[v] = _mm512_maskz_loadu_ps(v == nv - 1 ? last : 0xFFFF, B + 16 * v);
+#pragma GCC unroll 6
+        for (int r = 0; r < mr; r++) {
+            __m512 ar = _mm512_set1_ps(*a[r]);
+            a[r] += acs;
+#pragma GCC unroll 4
+            for (int v = 0; v < nv; v++)
+                acc[r][v] = _mm512_fmadd_ps(ar, b[v], acc[r][v]);
+        }
+        B += ldb;
+    }
+#pragma GCC unroll 6
+    for (int r = 0; r < mr; r++)
+#pragma GCC unroll 4
+        for (int v = 0; v < nv; v++) {
+            __m512 x = acc[r][v];
+            if (flags & SN_GEMM_RELU)
+                x = _mm512_max_ps(x, _mm512_setzero_ps());
+            _mm512_mask_storeu_ps(C + r * ldc + 16 * v, v == nv - 1 ? last : 0xFFFF, x);
+        }
+}
+
+/* One call per (mr, nv) pair, so each tile is compiled with constant sizes. */
+#define TILE_CASE(MR_, NV_)                                                                   \
+    case (MR_) * 8 + (NV_):                                                                   \
+        tile(MR_, NV_, k, A, ars, acs, B, ldb, C, ldc, last, bias, flags);                   \
+        break;
+#define TILE_ROW(MR_) TILE_CASE(MR_, 1) TILE_CASE(MR_, 2) TILE_CASE(MR_, 3) TILE_CASE(MR_, 4)
+
+TARGET static void tile_any(int mr, int nv, size_t k, const float *A, size_t ars, size_t acs,
+                            const float *B, size_t ldb, float *C, size_t ldc, __mmask16 last,
+                            const float *bias, int flags)
+{
+    switch (mr * 8 + nv) {
+        TILE_ROW(1) TILE_ROW(2) TILE_ROW(3) TILE_ROW(4) TILE_ROW(5) TILE_ROW(6)
+    default:
+        break;
+    }
+}
+
+TARGET static void gemm_avx512(size_t m, size_t n, size_t k, const float *A, size_t ars,
+                               size_t acs, const float *B, size_t ldb, float *C, size_t ldc,
+                               const float *bias, int flags)
+{
+    if (k == 0) {
+        /* C = (ACC ? C : 0) + bias, then relu: the tile does it with an empty sum. */
+        for (size_t j0 = 0; j0 < n; j0 += 16 * NV) {
+            size_t nc = n - j0 < 16 * NV ? n - j0 : 16 * NV;
+            int nv = (int)((nc + 15) / 16);
+            __mmask16 last = (__mmask16)(nc % 16 ? (1u << (nc % 16)) - 1 : 0xFFFF);
+            for (size_t i0 = 0; i0 < m; i0 += MR)
+                tile_any(m - i0 < MR ? (int)(m - i0) : MR, nv, 0, A, ars, acs, B, ldb,
+                         C + i0 * ldc + j0, ldc, last, bias ? bias + i0 : NULL, flags);
+        }
+        return;
+    }
+    for (size_t p0 = 0; p0 < k; p0 += KC) {
+        size_t kc = k - p0 < KC ? k - p0 : KC;
+        int first = p0 == 0, final = p0 + kc == k;
+        int fl = (first ? flags & SN_GEMM_ACC : SN_GEMM_ACC) | (final ? flags & SN_GEMM_RELU : 0);
+        for (size_t j0 = 0; j0 < n; j0 += 16 * NV) {
+            size_t nc = n - j0 < 16 * NV ? n - j0 : 16 * NV;
+            int nv = (int)((nc + 15) / 16);
+            __mmask16 last = (__mmask16)(nc % 16 ? (1u << (nc % 16)) - 1 : 0xFFFF);
+            const float *Bp = B + p0 * ldb + j0;
+            size_t i0 = 0;
+            for (; i0 + MR <= m; i0 += MR) {
+                const float *Ap = A + i0 * ars + p0 * acs;
+                const float *bi = first && bias ? bias + i0 : NULL;
+                float *Cp = C + i0 * ldc + j0;
+                if (nv == NV && last == 0xFFFF)
+                    tile(MR, NV, kc, Ap, ars, acs, Bp, ldb, Cp, ldc, 0xFFFF, bi, fl);
+                else
+                    tile_any(MR, nv, kc, Ap, ars, acs, Bp, ldb, Cp, ldc, last, bi, fl);
+            }
+            if (i0 < m)
+                tile_any((int)(m - i0), nv, kc, A + i0 * ars + p0 * acs, ars, acs, Bp, ldb,
+                         C + i0 * ldc + j0, ldc, last, first && bias ? bias + i0 : NULL, fl);
+        }
+    }
+}
+
+/* The same operations in the same order as adam_portable (no fused
+ * multiply-add), so both paths give the same bits. */
+TARGET static void adam_avx512(float *p, const float *g, float *m, float *v, size_t n,
+                               const sn_adam_coef *c)
+{
+    const __m512 b1 = _mm512_set1_ps(c->beta1), b2 = _mm512_set1_ps(c->beta2);
+    const __m512 ob1 = _mm512_set1_ps(1.0f - c->beta1), ob2 = _mm512_set1_ps(1.0f - c->beta2);
+    const __m512 ss = _mm512_set1_ps(c->step_size), ib = _mm512_set1_ps(c->inv_sqrt_bc2);
+    const __m512 eps = _mm512_set1_ps(c->epsilon);
+    for (size_t i = 0; i < n; i += 16) {
+        __mmask16 mk = n - i >= 16 ? 0xFFFF : (__mmask16)((1u << (n - i)) - 1);
+        __m512 gi = _mm512_maskz_loadu_ps(mk, g + i);
+        __m512 mi = _mm512_add_ps(_mm512_mul_ps(b1, _mm512_maskz_loadu_ps(mk, m + i)),
+                                  _mm512_mul_ps(ob1, gi));
+        __m512 vi = _mm512_add_ps(_mm512_mul_ps(b2, _mm512_maskz_loadu_ps(mk, v + i)),
+                                  _mm512_mul_ps(_mm512_mul_ps(ob2, gi), gi));
+        __m512 den = _mm512_add_ps(_mm512_mul_ps(_mm512_sqrt_ps(vi), ib), eps);
+        __m512 pi = _mm512_sub_ps(_mm512_maskz_loadu_ps(mk, p + i),
+                                  _mm512_div_ps(_mm512_mul_ps(ss, mi), den));
+        _mm512_mask_storeu_ps(m + i, mk, mi);
+        _mm512_mask_storeu_ps(v + i, mk, vi);
+        _mm512_mask_storeu_ps(p + i, mk, pi);
+    }
+}
+
+const sn_kernels sn_kernels_avx512 = {.name = "avx512", .gemm = gemm_avx512, .adam = adam_avx512};
+#endif
