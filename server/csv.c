@@ -125,7 +125,7 @@ int64_t csv_labels_intern(csv_labels *l, const char *s, size_t len)
     size_t at = hash_bytes(s, len) & (l->n_slots - 1);
     for (; l->slots[at] >= 0; at = (at + 1) & (l->n_slots - 1)) {
         const char *name = l->names[l->slots[at]];
-        if (memcmp(name, s, len) == 0 && name[len] == '\0')
+        if (strncmp(name, s, len) == 0 && name[len] == '\0') /* stops at name's end */
             return l->slots[at];
     }
     if (l->n == CSV_MAX_CLASSES)

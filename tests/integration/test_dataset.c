@@ -459,7 +459,7 @@ START_TEST(upload_errors_name_the_spot)
 
     /* a duplicate name: 409, and the first dataset is untouched */
     r = upload_csv("name=twice", "a,y\n1,2\n");
-    expect_status(&r, 201);
+    cJSON_Delete(expect_status(&r, 201));
     http_reply_free(&r);
     r = upload_csv("name=twice", "a,b,y\n1,2,3\n4,5,6\n");
     expect_problem(&r, 409, "name", (const char *[]){"twice", NULL});
@@ -513,7 +513,7 @@ START_TEST(cut_off_upload_stores_nothing)
     http_reply_free(&r);
     /* the name is free: a whole upload now succeeds */
     r = upload_csv("name=cut", "a,b,y\n1,2,k\n");
-    expect_status(&r, 201);
+    cJSON_Delete(expect_status(&r, 201));
     http_reply_free(&r);
 }
 END_TEST
@@ -535,7 +535,7 @@ START_TEST(over_max_dataset_is_413)
     free(t.s);
     expect_absent("big");
     r = upload_csv("name=small", "a,y\n1,2\n");
-    expect_status(&r, 201);
+    cJSON_Delete(expect_status(&r, 201));
     http_reply_free(&r);
 }
 END_TEST
