@@ -93,6 +93,7 @@ deps:
 	@sh tools/deps.sh
 
 bench: scratchnet
+	@sh tools/deps.sh bench
 	$(MAKE) -C bench
 
 clean:

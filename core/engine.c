@@ -40,7 +40,7 @@
 #define ENGINE_MAX_THREADS 64
 #define ENGINE_MACS_PER_THREAD (1u << 20) /* multiply-adds of a batch per thread, at least */
 #define UPDATE_ROWS 16 /* rows of dW computed, then updated, while they are in cache */
-#define SPINS_BEFORE_YIELD 4096
+#define SPINS_BEFORE_YIELD 200
 
 /* A cache line of its own for what one thread writes often. */
 typedef struct {

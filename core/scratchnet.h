@@ -251,6 +251,14 @@ sn_status sn_gradient(const sn_net *net, const float *X, const float *Y, size_t 
 sn_status sn_numeric_gradient(const sn_net *net, const float *X, const float *Y, size_t rows,
                               double h, double *grad, sn_error *err);
 
+/* ---- kernel paths ---- */
+/* The matrix kernels this process runs: "avx512", "avx2" or "portable"
+ * (static string). Chosen once, at the first use of the core, from the CPU
+ * (one binary runs on any x86-64; other CPUs use "portable"), unless the
+ * environment variable SCRATCHNET_KERNELS names a path (portable|avx2|avx512);
+ * a path the CPU lacks falls back to the best one it has. Thread-safe. */
+const char *sn_kernel_path(void);
+
 /* ---- serialisation ---- */
 /* Writes the network (architecture, parameters, normalisation) as a
  * little-endian, versioned byte buffer ending in a CRC-32. *buf is malloc'd

@@ -1,11 +1,15 @@
 #!/bin/sh
 # Installs the Debian packages scratchnet needs: to build and run it, or,
 # with the argument "test", also what the test suites use (promtool to check
-# /metrics, sqlite3 for inspecting test databases).
+# /metrics, sqlite3 for inspecting test databases), or with "bench" what
+# `make bench` uses (zlib for the IDX reader, the Fashion-MNIST data set,
+# PyTorch and numpy with OpenBLAS to compare against).
 # As root it runs apt-get for whatever is missing; otherwise it names them.
 PKGS="build-essential pkg-config libmicrohttpd-dev libcjson-dev libsqlite3-dev"
 TEST_PKGS="check libcurl4-openssl-dev prometheus sqlite3"
+BENCH_PKGS="zlib1g-dev dataset-fashion-mnist python3-torch python3-numpy libopenblas0-pthread"
 [ "${1:-}" = test ] && PKGS="$PKGS $TEST_PKGS"
+[ "${1:-}" = bench ] && PKGS="$PKGS $BENCH_PKGS"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

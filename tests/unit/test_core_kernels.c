@@ -1,0 +1,241 @@
+/*
+ * test_core_kernels.c — every kernel path this CPU runs (portable, avx2,
+ * avx512) against a double-precision reference, for the three products of a
+ * dense layer in the shapes the training engine uses them, on awkward sizes
+ * (1, 3, 7, 17, 63, 255, 257, 784) and batch sizes (1, 5, 64, 100); the
+ * fused epilogue (bias, relu, accumulate); Adam against the portable loop;
+ * and the public wrappers sn_gemm_nt/nn/tn_acc on the process's path.
+ *
+ * Tolerance: |c − ref| ≤ 1e-5 · Σ_p |a_p·b_p| + 1e-30 for every element (float
+ * sums of up to 784 products; the bound is about 20 float epsilons of the
+ * absolute sum, far above rounding and far below any indexing mistake).
+ * A path the CPU lacks is skipped and says so.
+ */
+#include "internal.h"
+#include "testutil.h"
+
+static const char *const PATHS[] = {"portable", "avx2", "avx512"};
+static const size_t SIZES[] = {1, 3, 7, 17, 63, 255, 257, 784};
+static const size_t BATCHES[] = {1, 5, 64, 100};
+#define TOL 1e-5
+
+static float *random_floats(sn_rng *rng, size_t n)
+{
+    float *x = malloc((n ? n : 1) * sizeof(float));
+    ck_assert_ptr_nonnull(x);
+    tu_fill_uniform(rng, x, n, -1.0, 1.0);
+    return x;
+}
+
+/* Reference of the general kernel in double, with the error bound of each element. */
+static void reference(size_t m, size_t n, size_t k, const float *A, size_t ars, size_t acs,
+                      const float *B, size_t ldb, const float *C0, size_t ldc, const float *bias,
+                      int flags, double *ref, double *bound)
+{
+    for (size_t i = 0; i < m; i++)
+        for (size_t j = 0; j < n; j++) {
+            double s = flags & SN_GEMM_ACC ? C0[i * ldc + j] : 0.0, mag = fabs(s);
+            if (bias)
+                s += bias[i], mag += fabs(bias[i]);
+            for (size_t p = 0; p < k; p++) {
+                double t = (double)A[i * ars + p * acs] * B[p * ldb + j];
+                s += t;
+                mag += fabs(t);
+            }
+            if ((flags & SN_GEMM_RELU) && s < 0)
+                s = 0;
+            ref[i * n + j] = s;
+            bound[i * n + j] = TOL * mag + 1e-30;
+        }
+}
+
+/* Runs one product on path k and checks it; returns the largest error/bound. */
+static double check_one(const sn_kernels *kern, const char *what, size_t m, size_t n, size_t k,
+                        const float *A, size_t ars, size_t acs, const float *B, size_t ldb,
+                        const float *bias, int flags, sn_rng *rng)
+{
+    size_t ldc = n + 3; /* a row stride wider than the row, as the engine's buffers have */
+    float *C = random_floats(rng, m * ldc), *C0 = malloc(m * ldc * sizeof(float) + 1);
+    double *ref = malloc(m * n * sizeof(double) + 1), *bound = malloc(m * n * sizeof(double) + 1);
+    ck_assert(C0 && ref && bound);
+    memcpy(C0, C, m * ldc * sizeof(float));
+    reference(m, n, k, A, ars, acs, B, ldb, C0, ldc, bias, flags, ref, bound);
+    kern->gemm(m, n, k, A, ars, acs, B, ldb, C, ldc, bias, flags);
+    double worst = 0;
+    for (size_t i = 0; i < m; i++) {
+        for (size_t j = 0; j < n; j++) {
+            double err = fabs(C[i * ldc + j] - ref[i * n + j]);
+            ck_assert_msg(err <= bound[i * n + j],
+                          "%s %s m=%zu n=%zu k=%zu flags=%d: C[%zu][%zu] = %.9g, reference %.9g",
+                          kern->name, what, m, n, k, flags, i, j, C[i * ldc + j], ref[i * n + j]);
+            worst = fmax(worst, err / bound[i * n + j]);
+        }
+        for (size_t j = n; j < ldc; j++) /* the padding of each row is untouched */
+            ck_assert_msg(C[i * ldc + j] == C0[i * ldc + j], "%s %s wrote past a row", kern->name, what);
+    }
+    free(C), free(C0), free(ref), free(bound);
+    return worst;
+}
+
+/* The engine's three products for a layer of `in` inputs, `out` outputs and a
+ * batch of `rows`, with A and B as the engine lays them out. */
+static double check_layer(const sn_kernels *kern, size_t in, size_t out, size_t rows, sn_rng *rng)
+{
+    float *W = random_floats(rng, out * in), *b = random_floats(rng, out);
+    float *At = random_floats(rng, in * rows), *A = random_floats(rng, rows * in);
+    float *Dt = random_floats(rng, out * rows);
+    double worst = 0;
+    /* forward Zᵀ = W·Aᵀ + b, relu */
+    worst = fmax(worst, check_one(kern, "forward", out, rows, in, W, in, 1, At, rows, b,
+                                  SN_GEMM_RELU, rng));
+    /* backward dAᵀ = Wᵀ·δᵀ */
+    worst = fmax(worst, check_one(kern, "backward dA", in, rows, out, W, 1, in, Dt, rows, NULL, 0, rng));
+    /* dW (+)= δᵀ·A */
+    worst = fmax(worst, check_one(kern, "backward dW", out, in, rows, Dt, rows, 1, A, in, NULL,
+                                  SN_GEMM_ACC, rng));
+    free(W), free(b), free(At), free(A), free(Dt);
+    return worst;
+}
+
+START_TEST(test_paths_against_reference)
+{
+    const char *name = PATHS[_i];
+    const sn_kernels *kern = sn_kernels_find(name);
+    if (!kern) {
+        printf("kernels: %s is not supported by this CPU, skipped\n", name);
+        return;
+    }
+    sn_rng rng;
+    sn_rng_seed(&rng, 3 + (uint64_t)_i);
+    double worst = 0;
+    size_t ns = sizeof SIZES / sizeof *SIZES, nb = sizeof BATCHES / sizeof *BATCHES;
+    for (size_t a = 0; a < ns; a++)
+        for (size_t c = 0; c < ns; c++)
+            for (size_t r = 0; r < nb; r++) {
+                size_t in = SIZES[a], out = SIZES[c], rows = BATCHES[r];
+                /* all shapes up to 2M multiply-adds, and the big ones for the 64 and 100 batches */
+                if (in * out * rows > 2000000 && !(rows >= 64 && in == 784 && out >= 255))
+                    continue;
+                worst = fmax(worst, check_layer(kern, in, out, rows, &rng));
+            }
+    printf("kernels: %s within %.3f of the bound at worst\n", name, worst);
+}
+END_TEST
+
+START_TEST(test_epilogue_flags_and_empty_depth)
+{
+    sn_rng rng;
+    sn_rng_seed(&rng, 11);
+    for (size_t p = 0; p < 3; p++) {
+        const sn_kernels *kern = sn_kernels_find(PATHS[p]);
+        if (!kern)
+            continue;
+        for (int flags = 0; flags < 4; flags++)
+            for (size_t k = 0; k < 3; k++) { /* k = 0: C is (C or 0) + bias only */
+                float *A = random_floats(&rng, 13 * 3), *B = random_floats(&rng, 3 * 37);
+                float *bias = random_floats(&rng, 13);
+                check_one(kern, "flags", 13, 37, k, A, 3, 1, B, 37, bias, flags, &rng);
+                check_one(kern, "flags, no bias", 13, 37, k, A, 1, 13, B, 37, NULL, flags, &rng);
+                free(A), free(B), free(bias);
+            }
+    }
+}
+END_TEST
+
+START_TEST(test_adam_paths_match_portable)
+{
+    const sn_kernels *ref = sn_kernels_find("portable");
+    sn_adam_coef c = {.beta1 = 0.9f, .beta2 = 0.999f, .epsilon = 1e-8f, .step_size = 0.0031f,
+                      .inv_sqrt_bc2 = 12.5f};
+    for (size_t p = 1; p < 3; p++) {
+        const sn_kernels *kern = sn_kernels_find(PATHS[p]);
+        if (!kern)
+            continue;
+        for (size_t n = 0; n < 70; n += 7) {
+            sn_rng rng;
+            sn_rng_seed(&rng, n);
+            float *v0 = random_floats(&rng, 4 * n), *v1 = malloc(4 * n * sizeof(float) + 1);
+            for (size_t i = 3 * n; i < 4 * n; i++) /* the second moment is never negative */
+                v0[i] = fabsf(v0[i]);
+            memcpy(v1, v0, 4 * n * sizeof(float));
+            ref->adam(v0, v0 + n, v0 + 2 * n, v0 + 3 * n, n, &c);
+            kern->adam(v1, v1 + n, v1 + 2 * n, v1 + 3 * n, n, &c);
+            for (size_t i = 0; i < 4 * n; i++)
+                ck_assert_msg(fabsf(v0[i] - v1[i]) <= 1e-6f * fabsf(v0[i]) + 1e-30f,
+                              "%s adam n=%zu, element %zu: %.9g vs portable %.9g", kern->name, n,
+                              i, v1[i], v0[i]);
+            free(v0), free(v1);
+        }
+    }
+}
+END_TEST
+
+START_TEST(test_public_products_on_process_path)
+{
+    sn_rng rng;
+    sn_rng_seed(&rng, 5);
+    const size_t m = 5, n = 257, k = 63;
+    float *A = random_floats(&rng, m * k), *B = random_floats(&rng, n * k), *C = malloc(m * n * 4);
+    float *Bn = random_floats(&rng, k * n), *At = random_floats(&rng, k * m);
+    float *Ct = random_floats(&rng, m * n), *Ct0 = malloc(m * n * 4);
+    ck_assert(C && Ct0);
+    memcpy(Ct0, Ct, m * n * 4);
+    sn_gemm_nt(m, n, k, A, B, C); /* C = A·Bᵀ */
+    for (size_t i = 0; i < m; i++)
+        for (size_t j = 0; j < n; j++) {
+            double s = 0, mag = 0;
+            for (size_t p = 0; p < k; p++)
+                s += (double)A[i * k + p] * B[j * k + p], mag += fabs((double)A[i * k + p] * B[j * k + p]);
+            ck_assert(fabs(C[i * n + j] - s) <= TOL * mag);
+        }
+    sn_gemm_nn(m, n, k, A, Bn, C); /* C = A·B */
+    for (size_t i = 0; i < m; i++)
+        for (size_t j = 0; j < n; j++) {
+            double s = 0, mag = 0;
+            for (size_t p = 0; p < k; p++)
+                s += (double)A[i * k + p] * Bn[p * n + j], mag += fabs((double)A[i * k + p] * Bn[p * n + j]);
+            ck_assert(fabs(C[i * n + j] - s) <= TOL * mag);
+        }
+    sn_gemm_tn_acc(m, n, k, At, Bn, Ct); /* Ct += Atᵀ·B */
+    for (size_t i = 0; i < m; i++)
+        for (size_t j = 0; j < n; j++) {
+            double s = Ct0[i * n + j], mag = fabs(s);
+            for (size_t p = 0; p < k; p++)
+                s += (double)At[p * m + i] * Bn[p * n + j], mag += fabs((double)At[p * m + i] * Bn[p * n + j]);
+            ck_assert(fabs(Ct[i * n + j] - s) <= TOL * mag);
+        }
+    free(A), free(B), free(C), free(Bn), free(At), free(Ct), free(Ct0);
+}
+END_TEST
+
+START_TEST(test_dispatch_is_stable_and_known)
+{
+    const sn_kernels *k = sn_kernels_get();
+    ck_assert_ptr_nonnull(k);
+    ck_assert_ptr_eq(k, sn_kernels_get());
+    ck_assert(!strcmp(k->name, "portable") || !strcmp(k->name, "avx2") || !strcmp(k->name, "avx512"));
+    ck_assert_str_eq(sn_kernel_path(), k->name);
+    ck_assert_ptr_nonnull(sn_kernels_find("portable"));
+    ck_assert_ptr_null(sn_kernels_find("sse9"));
+    printf("kernels: this process runs %s\n", k->name);
+}
+END_TEST
+
+static Suite *kernels_suite(void)
+{
+    Suite *s = suite_create("core_kernels");
+    TCase *tc = tcase_create("kernels");
+    tcase_set_timeout(tc, 120); /* the portable path under sanitizers is slow */
+    tcase_add_loop_test(tc, test_paths_against_reference, 0, 3);
+    tcase_add_test(tc, test_epilogue_flags_and_empty_depth);
+    tcase_add_test(tc, test_adam_paths_match_portable);
+    tcase_add_test(tc, test_public_products_on_process_path);
+    tcase_add_test(tc, test_dispatch_is_stable_and_known);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    return tu_run(kernels_suite(), 0);
+}
