@@ -11,7 +11,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 out=$(mktemp -d)
 port_app=18431
 port_floor=18432
-threads=4
+threads=${THREADS:-2}
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk"; exit 1; }
 cc -O2 -o "$out/predict_floor" "$root/bench/predict_floor.c" $(pkg-config --cflags --libs libmicrohttpd)
 
