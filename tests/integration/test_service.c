@@ -125,11 +125,12 @@ static void train_seed(const server *s, int seed, int expect_version)
 {
     http_reply r = post(s, "/train?wait=true", SEED_TRAIN, seed);
     ck_assert_msg(r.status == 201, "train: %ld %s", r.status, r.body);
-    const char *loc = http_reply_header(&r, "Location");
-    cJSON *job = take_json(&r, 201);
-    char want[64];
+    const char *where = http_reply_header(&r, "Location");
+    ck_assert_ptr_nonnull(where);
+    char loc[64], want[64];
+    snprintf(loc, sizeof loc, "%s", where);
+    cJSON *job = take_json(&r, 201); /* frees r */
     snprintf(want, sizeof want, "/train/%d", (int)num(job, "id"));
-    ck_assert_ptr_nonnull(loc);
     ck_assert_str_eq(loc, want);
     ck_assert_str_eq(str(job, "status"), "succeeded");
     ck_assert_str_eq(str(job, "model"), "gender");
