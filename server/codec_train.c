@@ -85,6 +85,10 @@ bool codec_architecture(const cJSON *obj, sn_arch *arch, api_error *e)
         int v = codec_enum(out_act, "output_activation", sn_activation_from_name, OUTPUT_CHOICES, e);
         if (v < 0)
             return false;
+        if (out_from_list && arch->act[last] != (sn_activation)v)
+            return api_fail(e, 400, "output_activation",
+                            "output_activation is %s but the last entry of activation is %s; give one or make them equal",
+                            sn_activation_name((sn_activation)v), sn_activation_name(arch->act[last]));
         arch->act[last] = (sn_activation)v;
     } else if (!out_from_list) {
         arch->act[last] = arch->loss == SN_LOSS_CROSSENTROPY ? SN_ACT_SOFTMAX : SN_ACT_SIGMOID;

@@ -145,10 +145,15 @@ void version_post(http_request *req, http_response *res)
             answer_store_error(res, rc, err);
         } else {
             cache_forget_refs(a->cache, name);
-            cJSON *out = cJSON_CreateObject();
-            cJSON_AddStringToObject(out, "model", name);
-            cJSON_AddNumberToObject(out, "version", (double)number);
-            answer_location(res, 201, out, "/model/%s/versions/%lld", name, (long long)number);
+            store_version *stored; /* answer with the version as GET shows it */
+            rc = store_version_get(a->store, name, number, &stored, err, sizeof err);
+            if (rc != STORE_OK) {
+                answer_store_error(res, rc, err);
+            } else {
+                answer_location(res, 201, codec_version(stored, imp.net), "/model/%s/versions/%lld", name,
+                                (long long)number);
+                store_version_free(stored);
+            }
         }
     }
     free(blob);

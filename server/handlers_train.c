@@ -107,9 +107,11 @@ void train_post(http_request *req, http_response *res)
     snprintf(instance, sizeof instance, "/train/%lld", (long long)id);
     http_header_add(res, "Location", instance);
     if (row->status == STORE_JOB_CANCELLED)
-        http_problem(res, 409, NULL, "job %lld was cancelled: %s", (long long)id, row->error ? row->error : "");
+        http_problem_instance(res, 409, instance, "job %lld was cancelled: %s", (long long)id,
+                              row->error ? row->error : "");
     else
-        http_problem(res, 422, NULL, "job %lld failed: %s", (long long)id, row->error ? row->error : "unknown error");
+        http_problem_instance(res, 422, instance, "job %lld failed: %s", (long long)id,
+                              row->error ? row->error : "unknown error");
     store_job_free(row);
 }
 

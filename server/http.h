@@ -182,6 +182,11 @@ void http_empty(http_response *res, unsigned status);
 void http_problem(http_response *res, unsigned status, const char *field, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
+/* The same about one resource, named by "instance" (e.g. "/train/7" for a
+ * failed job), with no field. */
+void http_problem_instance(http_response *res, unsigned status, const char *instance,
+                           const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
 /* Adds a header (Location, Retry-After, …), copied. False if there are
  * already too many or it is too long: the header is dropped. */
 bool http_header_add(http_response *res, const char *name, const char *value);

@@ -95,20 +95,18 @@ void http_json(http_response *res, unsigned status, cJSON *tree)
     response_take(res, status, "application/json", text, strlen(text));
 }
 
-void http_problem(http_response *res, unsigned status, const char *field, const char *fmt, ...)
+static void problem_v(http_response *res, unsigned status, const char *field, const char *instance,
+                      const char *fmt, va_list ap)
 {
     char detail[1024];
-    va_list ap;
-    va_start(ap, fmt);
     vsnprintf(detail, sizeof detail, fmt, ap);
-    va_end(ap);
-
     cJSON *p = cJSON_CreateObject();
     if (p && cJSON_AddStringToObject(p, "type", "about:blank") &&
         cJSON_AddStringToObject(p, "title", MHD_get_reason_phrase_for(status)) &&
         cJSON_AddNumberToObject(p, "status", status) &&
         cJSON_AddStringToObject(p, "detail", detail) &&
-        (!field || cJSON_AddStringToObject(p, "field", field))) {
+        (!field || cJSON_AddStringToObject(p, "field", field)) &&
+        (!instance || cJSON_AddStringToObject(p, "instance", instance))) {
         char *text = cJSON_PrintUnformatted(p);
         cJSON_Delete(p);
         if (text) {
@@ -119,6 +117,23 @@ void http_problem(http_response *res, unsigned status, const char *field, const 
         cJSON_Delete(p);
     }
     response_oom(res);
+}
+
+void http_problem(http_response *res, unsigned status, const char *field, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    problem_v(res, status, field, NULL, fmt, ap);
+    va_end(ap);
+}
+
+void http_problem_instance(http_response *res, unsigned status, const char *instance,
+                           const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    problem_v(res, status, NULL, instance, fmt, ap);
+    va_end(ap);
 }
 
 bool http_header_add(http_response *res, const char *name, const char *value)

@@ -174,6 +174,8 @@ static const bad_request train_cases[] = {
     {"POST", "/train", TRAIN("\"activation\":[\"relu\",\"swish\"]"), 400, "activation[1]", "activation[1]"},
     {"POST", "/train", TRAIN("\"activation\":\"softmax\""), 400, "activation", "activation"},
     {"POST", "/train", TRAIN("\"output_activation\":\"swish\""), 400, "output_activation", "softmax"},
+    {"POST", "/train", TRAIN("\"activation\":[\"relu\",\"sigmoid\"],\"output_activation\":\"linear\""), 400,
+     "output_activation", "last entry"},
     {"POST", "/train", TRAIN("\"loss\":\"hinge\""), 400, "loss", "mse"},
     {"POST", "/train", TRAIN("\"optimizer\":\"rmsprop\""), 400, "optimizer", "adam"},
     {"POST", "/train", TRAIN("\"optimizer\":{\"type\":\"rmsprop\"}"), 400, "optimizer.type", "adam"},
@@ -435,6 +437,9 @@ START_TEST(divergence_422_no_version)
         cJSON_Delete(p);
         const char *loc = http_reply_header(&r, "Location");
         ck_assert_msg(loc && strncmp(loc, "/train/", 7) == 0, "Location %s", loc ? loc : "(none)");
+        p = http_reply_json(&r); /* RFC 9457's instance names the failed job too */
+        ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(p, "instance")), loc);
+        cJSON_Delete(p);
         char job_path[64];
         snprintf(job_path, sizeof job_path, "%s", loc);
         http_reply_free(&r);

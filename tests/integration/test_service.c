@@ -423,6 +423,9 @@ static void import_hand(const server *s, const char *name, int expect_version)
     cJSON *v = take_json(&r, 201);
     ck_assert_int_eq((int)num(v, "version"), expect_version);
     ck_assert_str_eq(str(v, "model"), name);
+    /* the answer is the version as GET shows it, parameters included */
+    ck_assert_int_eq(cJSON_GetArraySize(item(v, "parameters")), 2);
+    ck_assert_str_eq(str(v, "source"), "import");
     cJSON_Delete(v);
 }
 
