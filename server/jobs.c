@@ -607,7 +607,6 @@ static void *worker_main(void *arg)
         }
         job_live *l = j->queue_head;
         unqueue_locked(j, l);
-        l->status = STORE_JOB_RUNNING;
         l->refs++;
         j->running++;
         pthread_mutex_unlock(&j->lock);
@@ -617,8 +616,12 @@ static void *worker_main(void *arg)
         store_job_status end = STORE_JOB_FAILED;
         char err[256];
         bool started = store_job_start(j->opt.store, l->id, err, sizeof err) == STORE_OK;
-        if (started)
+        if (started) { /* running for pollers only once the store says so (started_at is set) */
+            pthread_mutex_lock(&j->lock);
+            l->status = STORE_JOB_RUNNING;
+            pthread_mutex_unlock(&j->lock);
             end = run_job(j, l, &version, why, sizeof why);
+        }
         /* A success was ended inside the version's transaction; anything else ends here,
          * after its last epoch (the store's progress may be up to STORE_PROGRESS_MS behind). */
         if (started && end != STORE_JOB_SUCCEEDED) {
