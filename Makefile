@@ -33,7 +33,7 @@ UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/t
 INTEG_TESTS:= $(patsubst tests/integration/%.c,$(BUILD)/tests/%,$(wildcard tests/integration/test_*.c))
 INTEG_LIB  := $(filter-out $(wildcard tests/integration/test_*.c),$(wildcard tests/integration/*.c))
 
-.PHONY: all run test test-run test-asan bench clean deps
+.PHONY: all run test test-run test-asan test-browser bench clean deps
 all: scratchnet
 
 scratchnet: $(BUILD)/scratchnet
@@ -82,7 +82,14 @@ test:
 	@sh tools/deps.sh test
 	$(MAKE) test-run
 	$(MAKE) test-asan
+	$(MAKE) test-browser
 	@echo "all suites passed, also under AddressSanitizer + UndefinedBehaviorSanitizer"
+
+# The web page in Debian's Chromium, driven by playwright-core (tests/browser,
+# node's own test runner): the real binary, a real browser, no browser download.
+test-browser: $(BUILD)/scratchnet
+	npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error
+	SCRATCHNET_BIN=$(CURDIR)/$(BUILD)/scratchnet node --test tests/browser/*.test.mjs
 
 run: deps scratchnet
 	./scratchnet --db scratchnet.db

@@ -8,6 +8,11 @@
 PKGS="build-essential pkg-config libmicrohttpd-dev libcjson-dev libsqlite3-dev"
 TEST_PKGS="check libcurl4-openssl-dev prometheus sqlite3"
 BENCH_PKGS="zlib1g-dev dataset-fashion-mnist python3-torch python3-numpy libopenblas0-pthread"
+# The browser tests (make test-browser) use Debian's Chromium and Node.js 18 with
+# npm; a Node.js installed another way (e.g. NodeSource's, which carries npm) is kept.
+TEST_PKGS="$TEST_PKGS chromium"
+command -v node >/dev/null 2>&1 || TEST_PKGS="$TEST_PKGS nodejs"
+command -v npm >/dev/null 2>&1 || TEST_PKGS="$TEST_PKGS npm"
 [ "${1:-}" = test ] && PKGS="$PKGS $TEST_PKGS"
 [ "${1:-}" = bench ] && PKGS="$PKGS $BENCH_PKGS"
 missing=""

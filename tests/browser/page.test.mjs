@@ -22,6 +22,7 @@ test('trains the seed network from the form, predicts Emily, explains the step',
     await page.goto(server.url + '/');
     assert.equal(await page.title(), 'scratchnet');
     await page.waitForSelector('#server-status.ok');
+    await page.waitForSelector('body[data-ready]');
 
     // The form is prefilled with the seed: four people, weight,height,female.
     const csv = await page.inputValue('#t-csv');
@@ -102,6 +103,31 @@ test('shows a problem detail beside the field at fault', { timeout: 60000 }, asy
     assert.match(msg, /layers\[1\]/);
     assert.match(await page.textContent('#train-error'), /400 Bad Request/);
     await page.close();
+});
+
+test('uploads the pasted CSV as a dataset and trains on it', { timeout: 60000 }, async (t) => {
+    const page = await browser.context.newPage();
+    try {
+        await page.goto(server.url + '/');
+        await page.waitForSelector('body[data-ready]');
+        if (await page.isHidden('#data-source')) { t.skip('this server has no /dataset route'); return; }
+        await page.fill('#t-dsname', 'people');
+        await page.click('#upload-dataset');
+        await page.waitForSelector('#dataset-block:not(.hidden)');
+        assert.equal(await page.inputValue('#t-dataset'), 'people');
+        assert.match(await page.textContent('#dataset-hint'), /weight, height → target: female/);
+        await page.fill('#t-model', 'from-dataset');
+        await page.click('#train-button');
+        await page.waitForFunction(() => document.querySelector('#run-status').textContent === 'succeeded', null, { timeout: 30000 });
+        assert.match(await page.textContent('#run-message'), /from-dataset v1/);
+        // The same name again: 409, shown beside the dataset name.
+        await page.click('#data-source button[data-src="csv"]');
+        await page.click('#upload-dataset');
+        await page.waitForSelector('.field.invalid #t-dsname');
+        assert.match(await page.textContent('#train-error'), /409 Conflict/);
+    } finally {
+        await page.close();
+    }
 });
 
 test('draws a long run live and cancels it from the button', { timeout: 120000 }, async () => {
