@@ -26,7 +26,8 @@
  *
  * Small work does not pay for threads: a batch below ENGINE_MACS_PER_THREAD
  * multiply-adds per extra thread runs on fewer threads (one for the seed's
- * 2-2-1 network), with no pool at all.
+ * 2-2-1 network), with no pool at all; and below TINY_MACS it runs on the
+ * portable kernels, whose plain loops cost less than setting up SIMD tiles.
  */
 #include <math.h>
 #include <pthread.h>
@@ -41,6 +42,7 @@
 #define ENGINE_MACS_PER_THREAD (1u << 20) /* multiply-adds of a batch per thread, at least */
 #define UPDATE_ROWS 16 /* rows of dW computed, then updated, while they are in cache */
 #define SPINS_BEFORE_YIELD 200
+#define TINY_MACS 4096 /* below this per batch, the portable kernels (no SIMD set-up) */
 
 /* A cache line of its own for what one thread writes often. */
 typedef struct {
@@ -109,6 +111,10 @@ static void barrier(sn_engine *e)
 /* Thread t's share [*lo, *hi) of n items, in chunks of `align`. */
 static void share(size_t n, int threads, int t, size_t align, size_t *lo, size_t *hi)
 {
+    if (threads == 1) {
+        *lo = 0, *hi = n;
+        return;
+    }
     size_t per = (n + (size_t)threads - 1) / (size_t)threads;
     per = (per + align - 1) / align * align;
     *lo = per * (size_t)t < n ? per * (size_t)t : n;
@@ -150,9 +156,13 @@ static void forward(sn_engine *e, int l, size_t n, size_t lo, size_t hi)
                   b + lo, hidden && act == SN_ACT_RELU ? SN_GEMM_RELU : 0);
     if (!hidden)
         return;
-    if (act != SN_ACT_RELU)
-        for (size_t j = lo; j < hi; j++)
-            sn_act_forward(act, zt + j * e->cap, 1, n);
+    if (act != SN_ACT_RELU) {
+        if (n == e->cap) /* a full batch: the rows are contiguous */
+            sn_act_forward(act, zt + lo * n, 1, (hi - lo) * n);
+        else
+            for (size_t j = lo; j < hi; j++)
+                sn_act_forward(act, zt + j * e->cap, 1, n);
+    }
     sn_transpose(zt + lo * e->cap, hi - lo, n, e->cap, e->an[l + 1] + lo, out);
 }
 
@@ -184,8 +194,11 @@ static void backward(sn_engine *e, int l, size_t n, size_t lo, size_t hi)
     float *d = e->dt[l - 1];
     e->kern->gemm(hi - lo, n, out, net->params + net->w_off[l] + lo, 1, in, e->dt[l], e->cap,
                   d + lo * e->cap, e->cap, NULL, 0);
-    for (size_t j = lo; j < hi; j++)
-        sn_act_backward(net->arch.act[l - 1], e->at[l] + j * e->cap, d + j * e->cap, 1, n);
+    if (n == e->cap) /* a full batch: the rows are contiguous */
+        sn_act_backward(net->arch.act[l - 1], e->at[l] + lo * n, d + lo * n, 1, (hi - lo) * n);
+    else
+        for (size_t j = lo; j < hi; j++)
+            sn_act_backward(net->arch.act[l - 1], e->at[l] + j * e->cap, d + j * e->cap, 1, n);
 }
 
 /* Gradient and optimizer step of layer l's output features [lo, hi):
@@ -244,7 +257,10 @@ static void run_epoch_part(sn_engine *e, int t)
         }
         if (t == 0)
             e->loss_sum += loss * (double)n;
-        sn_adam_coef coef = sn_opt_adam_coef(e->opt, ++step);
+        sn_adam_coef coef = {0};
+        ++step;
+        if (e->opt->opt.type == SN_OPT_ADAM)
+            coef = sn_opt_adam_coef(e->opt, step);
         for (int l = e->L - 1; l >= 0; l--) {
             if (l > 0) {
                 share((size_t)arch->sizes[l], T, t, 8, &lo, &hi);
@@ -318,6 +334,8 @@ sn_status sn_engine_create(sn_engine **out, sn_net *net, sn_opt_state *opt,
     sn_engine *e = calloc(1, sizeof *e + (size_t)threads * sizeof(worker_arg));
     if (!e)
         return sn_fail(err, SN_ERR_NOMEM, "out of memory for training state");
+    if (macs < TINY_MACS)
+        kern = sn_kernels_find("portable");
     *e = (sn_engine){.net = net, .opt = opt, .kern = kern, .L = L, .cap = cap, .threads = threads};
     e->block = malloc(total * sizeof(float));
     e->row_loss = malloc(cap * sizeof(double));

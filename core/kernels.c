@@ -31,13 +31,26 @@ static void gemm_portable(size_t m, size_t n, size_t k, const float *A, size_t a
 {
     for (size_t i = 0; i < m; i++) {
         float *restrict c = C + i * ldc;
+        const float *a = A + i * ars;
+        if (n < 8) {
+            /* Narrow C (tiny networks): one register sum per element, no
+             * store-to-load chain through c[j]; the same additions in the same order. */
+            for (size_t j = 0; j < n; j++) {
+                float s = flags & SN_GEMM_ACC ? c[j] : 0.0f;
+                if (bias)
+                    s += bias[i];
+                for (size_t p = 0; p < k; p++)
+                    s += a[p * acs] * B[p * ldb + j];
+                c[j] = flags & SN_GEMM_RELU && !(s > 0.0f) ? 0.0f : s;
+            }
+            continue;
+        }
         if (!(flags & SN_GEMM_ACC))
             for (size_t j = 0; j < n; j++)
                 c[j] = 0.0f;
         if (bias)
             for (size_t j = 0; j < n; j++)
                 c[j] += bias[i];
-        const float *a = A + i * ars;
         for (size_t p = 0; p < k; p++) {
             float ap = a[p * acs];
             const float *restrict b = B + p * ldb;
@@ -156,6 +169,12 @@ void sn_adam(const sn_kernels *k, float *p, const float *g, float *m, float *v, 
 void sn_transpose(const float *restrict src, size_t rows, size_t cols, size_t lds,
                   float *restrict dst, size_t ldd)
 {
+    if (rows == 1 || cols == 1) { /* a strided copy (batches of one row, single outputs) */
+        size_t n = rows * cols, si = rows == 1 ? 1 : lds, di = rows == 1 ? ldd : 1;
+        for (size_t i = 0; i < n; i++)
+            dst[i * di] = src[i * si];
+        return;
+    }
     for (size_t r0 = 0; r0 < rows; r0 += 8)
         for (size_t c0 = 0; c0 < cols; c0 += 8) {
             size_t r1 = r0 + 8 < rows ? r0 + 8 : rows, c1 = c0 + 8 < cols ? c0 + 8 : cols;

@@ -113,8 +113,8 @@ START_TEST(test_paths_against_reference)
         for (size_t c = 0; c < ns; c++)
             for (size_t r = 0; r < nb; r++) {
                 size_t in = SIZES[a], out = SIZES[c], rows = BATCHES[r];
-                /* all shapes up to 2M multiply-adds, and the big ones for the 64 and 100 batches */
-                if (in * out * rows > 2000000 && !(rows >= 64 && in == 784 && out >= 255))
+                /* every shape up to 100k multiply-adds, and MNIST's first layer at batch 64 */
+                if (in * out * rows > 100000 && !(rows == 64 && in == 784 && out == 257))
                     continue;
                 worst = fmax(worst, check_layer(kern, in, out, rows, &rng));
             }
