@@ -279,6 +279,70 @@ START_TEST(quoted_crlf_bom_no_final_newline_read_the_same)
 }
 END_TEST
 
+START_TEST(classes_matched_by_name_across_datasets)
+{
+    /* The training set has three species; a held-out set only two, so its
+     * own label list differs ("virginica" is its class 1, the model's 2). */
+    char *csv = blobs_csv(300, 0);
+    http_reply r = upload_csv("name=iris3", csv);
+    free(csv);
+    cJSON_Delete(expect_status(&r, 201));
+    http_reply_free(&r);
+    text t = {0};
+    text_add(&t, "sepal_length,sepal_width,petal_length,petal width,species\n");
+    rng_state = 99;
+    for (int i = 0; i < 40; i++) {
+        int k = i % 2 ? 2 : 1; /* virginica, setosa */
+        text_add(&t, "%.3f,%.3f,%.3f,%.3f,%s\n", CENTRE[k][0] + 0.25 * normal(), CENTRE[k][1] + 0.25 * normal(),
+                 CENTRE[k][2] + 0.25 * normal(), CENTRE[k][3] + 0.25 * normal(), SPECIES[k]);
+    }
+    r = upload_csv("name=iris-two", t.s);
+    free(t.s);
+    cJSON *d = expect_status(&r, 201);
+    ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetArrayItem(cJSON_GetObjectItem(d, "labels"), 1)), "virginica");
+    cJSON_Delete(d);
+    http_reply_free(&r);
+
+    r = http_post(srv, "/train?wait=true",
+                  "{\"model\":\"iris3\",\"dataset\":\"iris3\",\"validation_dataset\":\"iris-two\",\"layers\":[4,16,3],"
+                  "\"activation\":\"relu\",\"loss\":\"crossentropy\",\"optimizer\":\"adam\",\"learning_rate\":0.01,"
+                  "\"batch_size\":16,\"epochs\":60,\"normalize\":\"standard\",\"seed\":7}", NULL);
+    cJSON *job = expect_status(&r, 201);
+    double val = cJSON_GetNumberValue(cJSON_GetObjectItem(job, "val_loss"));
+    ck_assert_msg(val < 0.3, "val_loss %g: the held-out classes were not matched by name", val);
+    cJSON_Delete(job);
+    http_reply_free(&r);
+    r = http_post(srv, "/evaluate", "{\"model\":\"iris3\",\"dataset\":\"iris-two\"}", NULL);
+    cJSON *ev = expect_status(&r, 200);
+    ck_assert_msg(cJSON_GetNumberValue(cJSON_GetObjectItem(ev, "accuracy")) > 0.95, "%s", r.body);
+    cJSON *cm = cJSON_GetObjectItem(ev, "confusion_matrix");
+    ck_assert_int_eq(cJSON_GetArraySize(cm), 3); /* the model's classes, not the dataset's */
+    ck_assert(cJSON_GetNumberValue(cJSON_GetArrayItem(cJSON_GetArrayItem(cm, 1), 1)) == 0); /* no versicolor rows */
+    cJSON_Delete(ev);
+    http_reply_free(&r);
+}
+END_TEST
+
+START_TEST(binary_crossentropy_scores_at_one_half)
+{
+    train_ok("{\"model\":\"bce\",\"layers\":[1,1],\"loss\":\"binary_crossentropy\",\"learning_rate\":1,"
+             "\"epochs\":300,\"seed\":1,\"inputs\":[[-2],[-1],[1],[2]],\"targets\":[[0],[0],[1],[1]]}");
+    http_reply r = http_post(srv, "/evaluate",
+                             "{\"model\":\"bce\",\"inputs\":[[-3],[-1.5],[1.5],[3],[0.5]],\"targets\":[[0],[0],[1],[1],[0]]}",
+                             NULL);
+    cJSON *ev = expect_status(&r, 200);
+    ck_assert(fabs(cJSON_GetNumberValue(cJSON_GetObjectItem(ev, "accuracy")) - 0.8) < 1e-6);
+    cJSON *cm = cJSON_GetObjectItem(ev, "confusion_matrix");
+    ck_assert_int_eq(cJSON_GetArraySize(cm), 2);
+    ck_assert(cJSON_GetNumberValue(cJSON_GetArrayItem(cJSON_GetArrayItem(cm, 0), 0)) == 2);
+    ck_assert(cJSON_GetNumberValue(cJSON_GetArrayItem(cJSON_GetArrayItem(cm, 0), 1)) == 1);
+    ck_assert(cJSON_GetNumberValue(cJSON_GetArrayItem(cJSON_GetArrayItem(cm, 1), 1)) == 2);
+    ck_assert(cJSON_IsNull(cJSON_GetObjectItem(ev, "labels")));
+    cJSON_Delete(ev);
+    http_reply_free(&r);
+}
+END_TEST
+
 /* ------------------------------------------------------ numeric targets */
 
 START_TEST(several_targets_and_target_selection)
@@ -548,6 +612,8 @@ int main(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, blobs_train_to_95_percent_and_predict_labels);
     tcase_add_test(tc, quoted_crlf_bom_no_final_newline_read_the_same);
+    tcase_add_test(tc, classes_matched_by_name_across_datasets);
+    tcase_add_test(tc, binary_crossentropy_scores_at_one_half);
     tcase_add_test(tc, several_targets_and_target_selection);
     tcase_add_test(tc, numeric_classes_with_target_type);
     tcase_add_test(tc, json_uploads);
