@@ -61,6 +61,18 @@ void sn_act_forward(sn_activation act, float *x, size_t rows, size_t n)
     }
 }
 
+/* d = [a > 0] · d. Blocks of 16 with a constant trip count let the compiler
+ * vectorise at -O2 without a remainder loop of its own. */
+static void relu_backward(const float *restrict a, float *restrict d, size_t len)
+{
+    size_t i = 0;
+    for (; i + 16 <= len; i += 16)
+        for (size_t k = i; k < i + 16; k++)
+            d[k] = a[k] > 0.0f ? d[k] : 0.0f;
+    for (; i < len; i++)
+        d[i] = a[i] > 0.0f ? d[i] : 0.0f;
+}
+
 void sn_act_backward(sn_activation act, const float *a, float *d, size_t rows, size_t n)
 {
     size_t len = rows * n;
@@ -74,8 +86,7 @@ void sn_act_backward(sn_activation act, const float *a, float *d, size_t rows, s
             d[i] *= 1.0f - a[i] * a[i];
         break;
     case SN_ACT_RELU:
-        for (size_t i = 0; i < len; i++)
-            d[i] = a[i] > 0.0f ? d[i] : 0.0f;
+        relu_backward(a, d, len);
         break;
     case SN_ACT_LEAKY_RELU:
         for (size_t i = 0; i < len; i++)

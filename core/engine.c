@@ -18,7 +18,8 @@
  * parameters, so a layer's weights stay in the cache of the core that updates
  * them and no gradient is ever reduced across threads. The rows of the batch
  * are split among threads for gathering the inputs and for the output layer.
- * Spinning barriers separate the phases (a few per layer and batch).
+ * Barriers separate the phases (a few per layer and batch): they spin
+ * briefly, then sleep on a futex.
  * Every number is computed by the same operations in the same order whatever
  * the thread count (see sn_kernels.gemm), so parameters after training are
  * bit-identical for 1, 2 or more threads; the loss is summed row by row in
@@ -29,6 +30,7 @@
  * 2-2-1 network), with no pool at all; and below TINY_MACS it runs on the
  * portable kernels, whose plain loops cost less than setting up SIMD tiles.
  */
+#include <limits.h>
 #include <math.h>
 #include <pthread.h>
 #include <sched.h>
@@ -36,12 +38,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+#if defined(__linux__)
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
+
 #include "internal.h"
 
 #define ENGINE_MAX_THREADS 64
 #define ENGINE_MACS_PER_THREAD (1u << 20) /* multiply-adds of a batch per thread, at least */
-#define UPDATE_ROWS 16 /* rows of dW computed, then updated, while they are in cache */
-#define SPINS_BEFORE_YIELD 200
+#define UPDATE_ROWS 24 /* rows of dW computed, then updated, while they are in cache (4 tiles) */
+#define SPINS_BEFORE_SLEEP 2000
 #define TINY_MACS 4096 /* below this per batch, the portable kernels (no SIMD set-up) */
 
 /* A cache line of its own for what one thread writes often. */
@@ -79,6 +87,7 @@ struct sn_engine {
     int quit;
     _Alignas(64) atomic_uint bar_count;
     _Alignas(64) atomic_uint bar_gen;
+    atomic_uint bar_sleepers;
     thread_slot slot[ENGINE_MAX_THREADS];
 };
 
@@ -89,7 +98,30 @@ static void cpu_relax(void)
 #endif
 }
 
-/* Sense-reversing barrier for the threads of a batch: spins briefly, then yields. */
+/* Sleeping until *word changes from `seen` (Linux futex; elsewhere a yield). */
+static void wait_change(atomic_uint *word, unsigned seen)
+{
+#if defined(__linux__)
+    syscall(SYS_futex, (unsigned *)word, FUTEX_WAIT_PRIVATE, seen, NULL, NULL, 0);
+#else
+    (void)word, (void)seen;
+    sched_yield();
+#endif
+}
+
+static void wake_all(atomic_uint *word)
+{
+#if defined(__linux__)
+    syscall(SYS_futex, (unsigned *)word, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
+#else
+    (void)word;
+#endif
+}
+
+/* Barrier for the threads of a batch: the last to arrive bumps bar_gen. The
+ * others spin a little (phases last microseconds), then sleep on a futex, so
+ * that a machine with more runnable threads than cores does not lose whole
+ * time slices to spinning. sleepers tells the last one whether to wake anyone. */
 static void barrier(sn_engine *e)
 {
     if (e->threads == 1)
@@ -97,14 +129,20 @@ static void barrier(sn_engine *e)
     unsigned g = atomic_load_explicit(&e->bar_gen, memory_order_acquire);
     if (atomic_fetch_add_explicit(&e->bar_count, 1, memory_order_acq_rel) == (unsigned)e->threads - 1) {
         atomic_store_explicit(&e->bar_count, 0, memory_order_relaxed);
-        atomic_fetch_add_explicit(&e->bar_gen, 1, memory_order_release);
+        atomic_fetch_add(&e->bar_gen, 1); /* seq_cst: ordered against sleepers below */
+        if (atomic_load(&e->bar_sleepers))
+            wake_all(&e->bar_gen);
         return;
     }
     for (unsigned spins = 0; atomic_load_explicit(&e->bar_gen, memory_order_acquire) == g; spins++) {
-        if (spins < SPINS_BEFORE_YIELD)
+        if (spins < SPINS_BEFORE_SLEEP) {
             cpu_relax();
-        else
-            sched_yield();
+            continue;
+        }
+        atomic_fetch_add(&e->bar_sleepers, 1);
+        if (atomic_load(&e->bar_gen) == g)
+            wait_change(&e->bar_gen, g);
+        atomic_fetch_sub(&e->bar_sleepers, 1);
     }
 }
 
@@ -360,6 +398,7 @@ sn_status sn_engine_create(sn_engine **out, sn_net *net, sn_opt_state *opt,
     e->grad = p;
     atomic_init(&e->bar_count, 0);
     atomic_init(&e->bar_gen, 0);
+    atomic_init(&e->bar_sleepers, 0);
     if (threads > 1) {
         pthread_mutex_init(&e->mu, NULL);
         pthread_cond_init(&e->cv, NULL);

@@ -158,12 +158,22 @@ START_TEST(test_adam_paths_match_portable)
             for (size_t i = 3 * n; i < 4 * n; i++) /* the second moment is never negative */
                 v0[i] = fabsf(v0[i]);
             memcpy(v1, v0, 4 * n * sizeof(float));
+            float *before = malloc(n * sizeof(float) + 1);
+            ck_assert_ptr_nonnull(before);
+            memcpy(before, v0, n * sizeof(float));
             ref->adam(v0, v0 + n, v0 + 2 * n, v0 + 3 * n, n, &c);
             kern->adam(v1, v1 + n, v1 + 2 * n, v1 + 3 * n, n, &c);
-            for (size_t i = 0; i < 4 * n; i++)
-                ck_assert_msg(fabsf(v0[i] - v1[i]) <= 1e-6f * fabsf(v0[i]) + 1e-30f,
+            /* The moments are computed identically; the update may use
+             * estimates refined by Newton steps: within 1e-5 of the step's
+             * size, plus one rounding of the parameter. */
+            for (size_t i = 2 * n; i < 4 * n; i++)
+                ck_assert_msg(v0[i] == v1[i], "%s adam n=%zu: moment %zu differs", kern->name, n, i);
+            for (size_t i = 0; i < n; i++)
+                ck_assert_msg(fabsf(v0[i] - v1[i]) <= 1e-5f * fabsf(before[i] - v0[i]) +
+                                                          1.2e-7f * fabsf(v0[i]) + 1e-30f,
                               "%s adam n=%zu, element %zu: %.9g vs portable %.9g", kern->name, n,
                               i, v1[i], v0[i]);
+            free(before);
             free(v0), free(v1);
         }
     }
