@@ -8,8 +8,8 @@
 #      with a temporary database;
 #   3. uploads both CSVs with curl (upload MB/s);
 #   4. trains 784-256-128-10 relu/softmax/crossentropy, Adam lr 0.001, batch
-#      64, 10 epochs through POST /train?wait=true (samples/s from the job's
-#      duration_ms), inputs scaled to [0, 1] (minmax) and Xavier/Glorot
+#      64, 10 epochs through POST /train (samples/s from the job's duration_ms,
+#      and steady samples/s from the arrival of its epoch events), inputs scaled to [0, 1] (minmax) and Xavier/Glorot
 #      initialisation, as Keras's defaults for this classic MLP;
 #   5. scores the test set with POST /evaluate (target accuracy >= 0.885);
 #   6. prints the server's peak RSS (VmHWM) beside the float32 size of the
@@ -91,13 +91,25 @@ cat > "$work/train.req" <<JSON
  "loss": "crossentropy", "optimizer": {"type": "adam", "learning_rate": 0.001},
  "batch_size": 64, "epochs": $epochs, "normalize": "minmax", "init": "xavier", "seed": ${SEED:-1}}
 JSON
+# Queued (202), then its event stream: the arrival time of every epoch event
+# gives the steady rate from the end of epoch 1 to the end of the last, as
+# the core's own benchmark times it; the job's duration_ms also counts
+# loading the dataset from the store.
 t0=$(now)
-code=$(curl -sS -o "$work/job.json" -w '%{http_code}' -H 'Content-Type: application/json' \
-    --data-binary "@$work/train.req" "$url/train?wait=true")
+code=$(curl -sS -o "$work/queued.json" -w '%{http_code}' -H 'Content-Type: application/json' \
+    --data-binary "@$work/train.req" "$url/train")
+[ "$code" = 202 ] || die "training answered $code: $(cat "$work/queued.json")"
+job=$(json_field id < "$work/queued.json")
+curl -sS -N "$url/train/$job/events" | while IFS= read -r line; do
+    case $line in "event: epoch"*) now ;; esac
+done > "$work/epoch.times"
 t1=$(now)
-[ "$code" = 201 ] || die "training answered $code: $(cat "$work/job.json")"
+curl -sS -o "$work/job.json" "$url/train/$job"
+[ "$(json_field status < "$work/job.json")" = succeeded ] || die "training failed: $(cat "$work/job.json")"
 train_ms=$(json_field duration_ms < "$work/job.json")
 train_loss=$(json_field loss < "$work/job.json")
+steady=$(awk -v rows="$train_rows" 'NR == 1 { first = $1 } { last = $1; n = NR }
+    END { if (n > 1) printf "%.0f", (n - 1) * rows / (last - first); else print "n/a" }' "$work/epoch.times")
 
 # ---- 5. evaluation
 code=$(curl -sS -o "$work/eval.json" -w '%{http_code}' -H 'Content-Type: application/json' \
@@ -112,10 +124,12 @@ held=$(( (train_rows + test_rows) * (784 + 1) * 4 ))
 
 awk -v rows="$train_rows" -v epochs="$epochs" -v ms="$train_ms" -v wall0="$t0" -v wall1="$t1" \
     -v bytes="$up_bytes" -v secs="$up_secs" -v acc="$accuracy" -v tl="$test_loss" \
-    -v loss="$train_loss" -v hwm="$hwm_kb" -v held="$held" -v threads="${THREADS:-all cores}" 'BEGIN {
+    -v loss="$train_loss" -v hwm="$hwm_kb" -v held="$held" -v threads="${THREADS:-all cores}" \
+    -v steady="$steady" 'BEGIN {
     printf "fashion_api: Fashion-MNIST through the HTTP API (server threads: %s)\n", threads
     printf "  upload          %.1f MB in %.2f s = %.1f MB/s (CSV parsed as it streams)\n", bytes / 1e6, secs, bytes / 1e6 / secs
-    printf "  training        %d epochs x %d rows in %.1f s = %.0f samples/s (job duration; wall %.1f s)\n", epochs, rows, ms / 1000, epochs * rows / (ms / 1000), wall1 - wall0
+    printf "  training        %d epochs x %d rows in %.1f s = %.0f samples/s (job duration, dataset load included; wall %.1f s)\n", epochs, rows, ms / 1000, epochs * rows / (ms / 1000), wall1 - wall0
+    printf "                  %s samples/s steady (epochs 2..%d, from the event stream)\n", steady, epochs
     printf "  final loss      %s (training), %s (test)\n", loss, tl
     printf "  test accuracy   %s (target >= 0.885)\n", acc
     printf "  peak RSS        %.1f MB; data held as float32 %.1f MB; ratio %.2f (target <= 2)\n", hwm / 1024, held / 1048576, hwm * 1024 / held
