@@ -58,6 +58,14 @@ static bool name_free(app *a, http_response *res, const char *name)
     return rc == STORE_NOT_FOUND;
 }
 
+static void json_too_large(http_response *res, uint64_t limit)
+{
+    http_problem(res, 413, NULL,
+                 "a JSON dataset is read whole and may be at most %llu bytes (--max-body); "
+                 "send larger datasets as text/csv",
+                 (unsigned long long)limit);
+}
+
 static void *upload_begin(http_request *req, http_response *res)
 {
     app *a = http_app(req);
@@ -78,7 +86,12 @@ static void *upload_begin(http_request *req, http_response *res)
     u->a = a;
     if (json) {
         u->body.limit = a->cfg->max_body; /* read whole: bounded like any JSON body */
-        return u;
+        const char *cl = http_header(req, "Content-Length");
+        if (!cl || strtoull(cl, NULL, 10) <= u->body.limit)
+            return u;
+        json_too_large(res, u->body.limit); /* said so up front: the body is never read */
+        free(u);
+        return NULL;
     }
     const char *name = http_query(req, "name"), *target = http_query(req, "target");
     const char *targets = http_query(req, "targets"), *type = http_query(req, "target_type");
@@ -120,10 +133,7 @@ static bool upload_chunk(void *state, http_request *req, const char *data, size_
     }
     switch (http_buffer_append(&u->body, data, len)) {
     case HTTP_READ_TOO_LARGE:
-        http_problem(res, 413, NULL,
-                     "a JSON dataset is read whole and may be at most %llu bytes (--max-body); "
-                     "send larger datasets as text/csv",
-                     (unsigned long long)u->body.limit);
+        json_too_large(res, u->body.limit);
         return false;
     case HTTP_READ_NOMEM:
         http_problem(res, 503, NULL, "the server ran out of memory reading the body");

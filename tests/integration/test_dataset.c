@@ -25,7 +25,10 @@
 static server *srv;
 
 static void start_default(void) { srv = server_start(NULL); }
-static void start_small(void) { srv = server_start((const char *[]){"--max-dataset", "2K", NULL}); }
+static void start_small(void)
+{
+    srv = server_start((const char *[]){"--max-dataset", "2K", "--max-body", "1K", NULL});
+}
 static void stop(void)
 {
     server_stop(srv);
@@ -599,6 +602,23 @@ START_TEST(over_max_dataset_is_413)
     free(t.s);
     expect_absent("big");
     r = upload_csv("name=small", "a,y\n1,2\n");
+    cJSON_Delete(expect_status(&r, 201));
+    http_reply_free(&r);
+    /* JSON is read whole: bounded by --max-body (1K here), said before reading. */
+    text j = {0};
+    text_add(&j, "{\"name\":\"bigjson\",\"inputs\":[");
+    for (int i = 0; i < 200; i++)
+        text_add(&j, "%s[%d]", i ? "," : "", i);
+    text_add(&j, "],\"targets\":[");
+    for (int i = 0; i < 200; i++)
+        text_add(&j, "%s%d", i ? "," : "", i % 2);
+    text_add(&j, "]}");
+    r = http_post(srv, "/dataset", j.s, NULL);
+    free(j.s);
+    expect_problem(&r, 413, NULL, (const char *[]){"--max-body", NULL});
+    http_reply_free(&r);
+    expect_absent("bigjson");
+    r = http_post(srv, "/dataset", "{\"name\":\"smalljson\",\"inputs\":[[1]],\"targets\":[2]}", NULL);
     cJSON_Delete(expect_status(&r, 201));
     http_reply_free(&r);
 }
