@@ -174,7 +174,7 @@ static void gather(sn_engine *e, size_t first, size_t n, size_t lo, size_t hi)
         memcpy(e->y + r * out, e->Y + src * out, out * sizeof(float));
     }
     if (hi > lo)
-        sn_transpose(e->an[0] + lo * in, hi - lo, in, in, e->at[0] + lo, e->cap);
+        e->kern->transpose(e->an[0] + lo * in, hi - lo, in, in, e->at[0] + lo, e->cap);
     (void)n;
 }
 
@@ -201,7 +201,7 @@ static void forward(sn_engine *e, int l, size_t n, size_t lo, size_t hi)
             for (size_t j = lo; j < hi; j++)
                 sn_act_forward(act, zt + j * e->cap, 1, n);
     }
-    sn_transpose(zt + lo * e->cap, hi - lo, n, e->cap, e->an[l + 1] + lo, out);
+    e->kern->transpose(zt + lo * e->cap, hi - lo, n, e->cap, e->an[l + 1] + lo, out);
 }
 
 /* Batch rows [lo, hi) of the output layer: activation, loss of each row and δ. */
@@ -212,14 +212,14 @@ static void output(sn_engine *e, size_t n, size_t lo, size_t hi)
     if (hi <= lo)
         return;
     float *z = e->z + lo * outs, *yhat = e->yhat + lo * outs, *y = e->y + lo * outs;
-    sn_transpose(e->at[e->L] + lo, outs, m, e->cap, z, outs);
+    e->kern->transpose(e->at[e->L] + lo, outs, m, e->cap, z, outs);
     memcpy(yhat, z, m * outs * sizeof(float));
     sn_act_forward(arch->act[e->L - 1], yhat, m, outs);
     for (size_t r = 0; r < m; r++)
         e->row_loss[lo + r] = sn_loss_value(arch->loss, z + r * outs, yhat + r * outs,
                                             y + r * outs, 1, outs);
     sn_loss_delta(arch->loss, arch->act[e->L - 1], yhat, y, m, outs, n, e->dout + lo * outs);
-    sn_transpose(e->dout + lo * outs, m, outs, outs, e->dt[e->L - 1] + lo, e->cap);
+    e->kern->transpose(e->dout + lo * outs, m, outs, outs, e->dt[e->L - 1] + lo, e->cap);
 }
 
 /* δᵀ_{l-1} rows [lo, hi) (input features of layer l) = (W_lᵀ·δᵀ_l) ⊙ act'. */

@@ -79,6 +79,8 @@ typedef struct {
     void (*gemm)(size_t m, size_t n, size_t k, const float *A, size_t ars, size_t acs,
                  const float *B, size_t ldb, float *C, size_t ldc, const float *bias, int flags);
     void (*adam)(float *p, const float *g, float *m, float *v, size_t n, const sn_adam_coef *c);
+    /* dst (cols × rows, row stride ldd) = srcᵀ, as sn_transpose */
+    void (*transpose)(const float *src, size_t rows, size_t cols, size_t lds, float *dst, size_t ldd);
 } sn_kernels;
 
 /* The process's path, chosen once (thread-safe) from the CPU and SCRATCHNET_KERNELS. */

@@ -74,7 +74,8 @@ static void adam_portable(float *restrict p, const float *restrict g, float *res
     }
 }
 
-static const sn_kernels portable = {.name = "portable", .gemm = gemm_portable, .adam = adam_portable};
+static const sn_kernels portable = {
+    .name = "portable", .gemm = gemm_portable, .adam = adam_portable, .transpose = sn_transpose};
 
 /* ---- dispatch ---- */
 

@@ -147,5 +147,6 @@ TARGET static void adam_avx2(float *p, const float *g, float *m, float *v, size_
         sn_kernels_find("portable")->adam(p + i, g + i, m + i, v + i, n - i, c);
 }
 
-const sn_kernels sn_kernels_avx2 = {.name = "avx2", .gemm = gemm_avx2, .adam = adam_avx2};
+const sn_kernels sn_kernels_avx2 = {
+    .name = "avx2", .gemm = gemm_avx2, .adam = adam_avx2, .transpose = sn_transpose};
 #endif

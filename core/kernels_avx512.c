@@ -168,5 +168,47 @@ TARGET static void adam_avx512(float *p, const float *g, float *m, float *v, siz
     }
 }
 
-const sn_kernels sn_kernels_avx512 = {.name = "avx512", .gemm = gemm_avx512, .adam = adam_avx512};
+/* dst = srcᵀ in 16×16 blocks transposed in registers (unpack, shuffle, then
+ * two rounds of 128-bit lane shuffles); the ragged edges element by element. */
+TARGET static void transpose_avx512(const float *src, size_t rows, size_t cols, size_t lds,
+                                    float *dst, size_t ldd)
+{
+    size_t r0 = 0, c0;
+    for (; r0 + 16 <= rows; r0 += 16) {
+        for (c0 = 0; c0 + 16 <= cols; c0 += 16) {
+            __m512 r[16], t[16], u[16];
+            for (int i = 0; i < 16; i++)
+                r[i] = _mm512_loadu_ps(src + (r0 + (size_t)i) * lds + c0);
+            for (int i = 0; i < 8; i++) {
+                t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+                t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+            }
+            for (int i = 0; i < 4; i++) {
+                u[4 * i + 0] = _mm512_shuffle_ps(t[4 * i + 0], t[4 * i + 2], 0x44);
+                u[4 * i + 1] = _mm512_shuffle_ps(t[4 * i + 0], t[4 * i + 2], 0xEE);
+                u[4 * i + 2] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0x44);
+                u[4 * i + 3] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0xEE);
+            }
+            /* u[4g + j], lane L: column 4L + j of rows 4g..4g+3 */
+            for (int j = 0; j < 4; j++) {
+                __m512 x0 = _mm512_shuffle_f32x4(u[j], u[4 + j], 0x88);
+                __m512 x1 = _mm512_shuffle_f32x4(u[j], u[4 + j], 0xDD);
+                __m512 y0 = _mm512_shuffle_f32x4(u[8 + j], u[12 + j], 0x88);
+                __m512 y1 = _mm512_shuffle_f32x4(u[8 + j], u[12 + j], 0xDD);
+                float *d = dst + (c0 + (size_t)j) * ldd + r0;
+                _mm512_storeu_ps(d + 0 * ldd, _mm512_shuffle_f32x4(x0, y0, 0x88));
+                _mm512_storeu_ps(d + 4 * ldd, _mm512_shuffle_f32x4(x1, y1, 0x88));
+                _mm512_storeu_ps(d + 8 * ldd, _mm512_shuffle_f32x4(x0, y0, 0xDD));
+                _mm512_storeu_ps(d + 12 * ldd, _mm512_shuffle_f32x4(x1, y1, 0xDD));
+            }
+        }
+        if (c0 < cols)
+            sn_transpose(src + r0 * lds + c0, 16, cols - c0, lds, dst + c0 * ldd + r0, ldd);
+    }
+    if (r0 < rows)
+        sn_transpose(src + r0 * lds, rows - r0, cols, lds, dst + r0, ldd);
+}
+
+const sn_kernels sn_kernels_avx512 = {
+    .name = "avx512", .gemm = gemm_avx512, .adam = adam_avx512, .transpose = transpose_avx512};
 #endif

@@ -4,6 +4,7 @@
  * dense layer in the shapes the training engine uses them, on awkward sizes
  * (1, 3, 7, 17, 63, 255, 257, 784) and batch sizes (1, 5, 64, 100); the
  * fused epilogue (bias, relu, accumulate); Adam against the portable loop;
+ * the transposes, exactly;
  * and the public wrappers sn_gemm_nt/nn/tn_acc on the process's path.
  *
  * Tolerance: |c − ref| ≤ 1e-5 · Σ_p |a_p·b_p| + 1e-30 for every element (float
@@ -180,6 +181,33 @@ START_TEST(test_adam_paths_match_portable)
 }
 END_TEST
 
+START_TEST(test_transpose_paths_exact)
+{
+    static const size_t dims[] = {1, 3, 16, 17, 33, 64, 100, 784};
+    sn_rng rng;
+    sn_rng_seed(&rng, 21);
+    for (size_t p = 0; p < 3; p++) {
+        const sn_kernels *kern = sn_kernels_find(PATHS[p]);
+        if (!kern)
+            continue;
+        for (size_t a = 0; a < 8; a++)
+            for (size_t b = 0; b < 8; b++) {
+                size_t rows = dims[a], cols = dims[b], lds = cols + 5, ldd = rows + 3;
+                float *src = random_floats(&rng, rows * lds), *dst = random_floats(&rng, cols * ldd);
+                float *keep = malloc(cols * ldd * sizeof(float));
+                ck_assert_ptr_nonnull(keep);
+                memcpy(keep, dst, cols * ldd * sizeof(float));
+                kern->transpose(src, rows, cols, lds, dst, ldd);
+                for (size_t c = 0; c < cols; c++)
+                    for (size_t r = 0; r < ldd; r++)
+                        ck_assert_msg(dst[c * ldd + r] == (r < rows ? src[r * lds + c] : keep[c * ldd + r]),
+                                      "%s transpose %zu×%zu: [%zu][%zu]", kern->name, rows, cols, c, r);
+                free(src), free(dst), free(keep);
+            }
+    }
+}
+END_TEST
+
 START_TEST(test_public_products_on_process_path)
 {
     sn_rng rng;
@@ -239,6 +267,7 @@ static Suite *kernels_suite(void)
     tcase_add_loop_test(tc, test_paths_against_reference, 0, 3);
     tcase_add_test(tc, test_epilogue_flags_and_empty_depth);
     tcase_add_test(tc, test_adam_paths_match_portable);
+    tcase_add_test(tc, test_transpose_paths_exact);
     tcase_add_test(tc, test_public_products_on_process_path);
     tcase_add_test(tc, test_dispatch_is_stable_and_known);
     suite_add_tcase(s, tc);
