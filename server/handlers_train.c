@@ -4,6 +4,7 @@
  * as Server-Sent Events.
  */
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -180,12 +181,17 @@ void train_cancel(http_request *req, http_response *res)
 
 /* ---- Server-Sent Events ---- */
 
+/* A live stream. By default it sends the newest epoch at each wake (the
+ * jobs module wakes ~20 times a second while epochs come), so a fast job
+ * does not flood a browser; with ?every=true it sends every epoch. */
 typedef struct {
     jobs *jobs;
     store *store;
     job_live *live;
     int64_t id;
-    size_t next_epoch;   /* epochs sent so far */
+    bool every;          /* every epoch, not the newest at each wake */
+    atomic_bool woken;   /* a wake came since the last epoch event */
+    size_t next_epoch;   /* epochs covered so far */
     bool done_sent;
     http_stream *stream;
 } sse_ctx;
@@ -193,6 +199,7 @@ typedef struct {
 static void sse_wake(void *ctx)
 {
     sse_ctx *s = ctx;
+    atomic_store(&s->woken, true);
     if (s->stream)
         http_stream_wake(s->stream);
 }
@@ -228,8 +235,16 @@ static ssize_t sse_read(void *ctx, char *buf, size_t max)
         return HTTP_STREAM_END;
     store_loss_point points[SSE_BATCH];
     bool ended;
-    size_t n = jobs_history(s->jobs, s->live, s->next_epoch, points, SSE_BATCH, &ended);
-    size_t used = 0;
+    size_t n, used = 0;
+    if (s->every) {
+        n = jobs_history(s->jobs, s->live, s->next_epoch, points, SSE_BATCH, &ended);
+    } else { /* the newest epoch, once per wake (and the last one at the end) */
+        size_t total = jobs_epochs(s->jobs, s->live, &ended);
+        bool due = atomic_exchange(&s->woken, false) || ended;
+        n = due && total > s->next_epoch ? jobs_history(s->jobs, s->live, total - 1, points, 1, &ended) : 0;
+        if (n)
+            s->next_epoch = total - 1; /* the loop below counts the one sent */
+    }
     for (size_t i = 0; i < n; i++) {
         int w = format_epoch(buf + used, max - used, &points[i]);
         if (w < 0 || (size_t)w >= max - used)
@@ -325,7 +340,9 @@ void train_events(http_request *req, http_response *res)
         http_problem(res, 503, NULL, "out of memory");
         return;
     }
-    *s = (sse_ctx){.jobs = a->jobs, .store = a->store, .live = l, .id = id};
+    const char *every = http_query(req, "every");
+    *s = (sse_ctx){.jobs = a->jobs, .store = a->store, .live = l, .id = id,
+                   .every = every && (strcmp(every, "true") == 0 || strcmp(every, "1") == 0 || !*every)};
     http_header_add(res, "Cache-Control", "no-cache");
     s->stream = http_respond_stream(res, 200, "text/event-stream", sse_read, sse_free, s);
     if (!s->stream) {

@@ -16,7 +16,7 @@
 #include "jobs.h"
 
 #define STORE_PROGRESS_MS 1000 /* how often running progress reaches the store */
-#define WAKE_MS 50             /* event-stream listeners: ~20 wakes a second */
+#define WAKE_MS 50             /* event-stream listeners are woken ~20 times a second */
 #define STOPPED_REASON "interrupted: the server stopped"
 
 typedef struct listener {
@@ -37,7 +37,8 @@ struct job_live {
     double *history, *val_history; /* one per epoch run so far */
     pthread_cond_t ended_cond;
     listener *listeners;
-    uint64_t last_wake_ms, last_store_ms;
+    int64_t woken_epoch;         /* the epoch listeners were last woken for */
+    uint64_t last_store_ms;
     struct job_live *next;       /* in the table of live jobs */
     struct job_live *next_queued;
 };
@@ -52,8 +53,11 @@ struct jobs {
     uint64_t ended[STORE_JOB_STATUS_COUNT]; /* jobs ended since start, by status */
     bool stopping;               /* take no new jobs, start no queued ones */
     bool interrupting;           /* running jobs stop at their next epoch */
-    pthread_t *threads;
+    pthread_t *threads;          /* the workers */
     unsigned n_threads;
+    pthread_t ticker;            /* wakes listeners of jobs with new epochs */
+    pthread_cond_t tick;         /* stops the ticker early */
+    bool ticking, ticker_started;
 };
 
 static uint64_t now_ms(void)
@@ -84,7 +88,7 @@ static void wake_listeners_locked(job_live *l)
 {
     for (listener *n = l->listeners; n; n = n->next)
         n->wake(n->ctx);
-    l->last_wake_ms = now_ms();
+    l->woken_epoch = l->epoch;
 }
 
 /* Marks l ended (its end is already in the store) and drops it from the table. */
@@ -165,6 +169,15 @@ size_t jobs_history(jobs *j, job_live *l, size_t from, store_loss_point *out, si
         out[n] = (store_loss_point){.epoch = (int64_t)e + 1, .loss = l->history[e],
                                     .val_loss = l->val_history[e]};
     *ended = l->ended && from + n >= (size_t)l->epoch;
+    pthread_mutex_unlock(&j->lock);
+    return n;
+}
+
+size_t jobs_epochs(jobs *j, job_live *l, bool *ended)
+{
+    pthread_mutex_lock(&j->lock);
+    size_t n = (size_t)l->epoch;
+    *ended = l->ended;
     pthread_mutex_unlock(&j->lock);
     return n;
 }
@@ -383,8 +396,6 @@ static int on_epoch(void *ctx, int epoch, double loss, double val_loss)
     l->epoch = epoch;
     l->loss = loss;
     l->val_loss = val_loss;
-    if (now - l->last_wake_ms >= WAKE_MS)
-        wake_listeners_locked(l);
     bool report = now - l->last_store_ms >= STORE_PROGRESS_MS;
     if (report)
         l->last_store_ms = now;
@@ -643,6 +654,28 @@ static void *worker_main(void *arg)
     }
 }
 
+/* Listeners are woken on a steady beat rather than by every epoch, so a
+ * fast job (thousands of epochs a second) costs them ~20 wakes a second and
+ * a slow one is seen within WAKE_MS of each epoch. */
+static void *ticker_main(void *arg)
+{
+    jobs *j = arg;
+    pthread_mutex_lock(&j->lock);
+    while (j->ticking) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += WAKE_MS * 1000000L;
+        if (until.tv_nsec >= 1000000000)
+            until.tv_sec++, until.tv_nsec -= 1000000000;
+        pthread_cond_timedwait(&j->tick, &j->lock, &until);
+        for (job_live *l = j->live; l; l = l->next)
+            if (l->listeners && l->epoch != l->woken_epoch)
+                wake_listeners_locked(l);
+    }
+    pthread_mutex_unlock(&j->lock);
+    return NULL;
+}
+
 /* ---- start and stop ---- */
 
 jobs *jobs_start(const jobs_options *opt, char *err, size_t errlen)
@@ -656,10 +689,14 @@ jobs *jobs_start(const jobs_options *opt, char *err, size_t errlen)
     j->opt.workers = opt->workers ? opt->workers : 1;
     pthread_mutex_init(&j->lock, NULL);
     pthread_cond_init(&j->work, NULL);
-    j->threads = calloc(j->opt.workers, sizeof(pthread_t));
+    pthread_cond_init(&j->tick, NULL);
+    j->ticking = true;
+    j->ticker_started = pthread_create(&j->ticker, NULL, ticker_main, j) == 0;
+    j->threads = j->ticker_started ? calloc(j->opt.workers, sizeof(pthread_t)) : NULL;
     if (!j->threads) {
+        jobs_stop(j, 0);
         jobs_free(j);
-        snprintf(err, errlen, "out of memory");
+        snprintf(err, errlen, "cannot start the jobs' threads");
         return NULL;
     }
     for (unsigned i = 0; i < j->opt.workers; i++) {
@@ -703,6 +740,13 @@ void jobs_stop(jobs *j, unsigned grace_ms)
     for (unsigned i = 0; i < j->n_threads; i++)
         pthread_join(j->threads[i], NULL);
     j->n_threads = 0;
+    pthread_mutex_lock(&j->lock); /* every job has ended, and woken its listeners */
+    j->ticking = false;
+    pthread_cond_signal(&j->tick);
+    pthread_mutex_unlock(&j->lock);
+    if (j->ticker_started)
+        pthread_join(j->ticker, NULL);
+    j->ticker_started = false;
 }
 
 void jobs_free(jobs *j)
@@ -715,6 +759,7 @@ void jobs_free(jobs *j)
         live_release_locked(l);
     }
     free(j->threads);
+    pthread_cond_destroy(&j->tick);
     pthread_cond_destroy(&j->work);
     pthread_mutex_destroy(&j->lock);
     free(j);

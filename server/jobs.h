@@ -66,8 +66,12 @@ void jobs_overlay(jobs *j, job_live *l, store_job *row);
 size_t jobs_history(jobs *j, job_live *l, size_t from, store_loss_point *out, size_t max,
                     bool *ended);
 
-/* Calls wake(ctx) (from a worker thread, at most ~20 times a second, and
- * once at the end) while registered. unlisten must come before ctx dies;
+/* Epochs the job has run so far; *ended says whether it has ended. */
+size_t jobs_epochs(jobs *j, job_live *l, bool *ended);
+
+/* Calls wake(ctx) (from a jobs thread, with the jobs lock held: ctx must
+ * not call back into jobs) at most ~20 times a second while new epochs come,
+ * and once at the end, while registered. unlisten must come before ctx dies;
  * it is safe against a concurrent wake. */
 bool jobs_listen(jobs *j, job_live *l, void (*wake)(void *ctx), void *ctx);
 void jobs_unlisten(jobs *j, job_live *l, void *ctx);

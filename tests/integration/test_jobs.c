@@ -324,13 +324,13 @@ static void sse_free(sse_event *ev, size_t n)
     free(ev);
 }
 
-/* Reads /train/{id}/events to its end and checks it: epochs 1..epochs in
+/* Reads /train/{id}/events?every=true to its end and checks it: epochs 1..epochs in
  * order, no gaps, then one done event with the job as it ended, whose
  * status is returned through *done (free it). Returns the events. */
 static size_t read_events(const server *s, int id, int epochs, sse_event **out, cJSON **done)
 {
     char path[64];
-    snprintf(path, sizeof path, "/train/%d/events", id);
+    snprintf(path, sizeof path, "/train/%d/events?every=true", id);
     http_reply r = http_get(s, path, NULL);
     ck_assert_int_eq(r.status, 200);
     ck_assert_ptr_nonnull(strstr(http_reply_header(&r, "Content-Type"), "text/event-stream"));
@@ -417,6 +417,41 @@ START_TEST(events_live_then_replayed)
     cJSON_Delete(done);
     sse_free(live, n);
     sse_free(again, m);
+}
+END_TEST
+
+START_TEST(events_thinned_by_default)
+{
+    /* Without ?every a fast job's stream carries the newest epoch ~20 times
+     * a second: far fewer events than epochs, in order, ending with the last
+     * epoch and done. */
+    enum { EPOCHS = 30000 };
+    int blocker = submit(srv, BLOCKER);
+    cJSON_Delete(poll_job(srv, blocker, "running", 1));
+    int id = submit(srv, "{\"model\":\"sse-thin\",\"layers\":[2,2,1],\"epochs\":30000,\"seed\":9," SEED_DATA "}");
+    pthread_t t;
+    delayed_cancel dc = {.s = srv, .id = blocker, .delay_ms = 300};
+    ck_assert_int_eq(pthread_create(&t, NULL, cancel_later, &dc), 0);
+    char path[64];
+    snprintf(path, sizeof path, "/train/%d/events", id);
+    http_reply r = http_get(srv, path, NULL);
+    pthread_join(t, NULL);
+    ck_assert_int_eq(r.status, 200);
+    sse_event *ev;
+    size_t n = sse_parse(r.body, &ev);
+    http_reply_free(&r);
+    ck_assert_msg(n >= 2 && n < EPOCHS / 10, "%zu events for %d epochs", n, EPOCHS);
+    double last = 0;
+    for (size_t i = 0; i + 1 < n; i++) {
+        ck_assert_str_eq(ev[i].event, "epoch");
+        cJSON *d = cJSON_Parse(ev[i].data);
+        ck_assert_msg(num(d, "epoch") > last, "epoch %g after %g", num(d, "epoch"), last);
+        last = num(d, "epoch");
+        cJSON_Delete(d);
+    }
+    ck_assert_msg(last == EPOCHS, "the last epoch event is %g", last);
+    ck_assert_str_eq(ev[n - 1].event, "done");
+    sse_free(ev, n);
 }
 END_TEST
 
@@ -691,6 +726,7 @@ int main(void)
     tcase_add_test(tc, list_newest_first_by_status);
     tcase_add_test(tc, events_live_then_replayed);
     tcase_add_test(tc, events_joined_mid_run);
+    tcase_add_test(tc, events_thinned_by_default);
     tcase_add_test(tc, events_unknown_job_404);
     tcase_add_test(tc, cancel_running_job);
     tcase_add_test(tc, cancel_queued_job);
