@@ -237,6 +237,26 @@ bool codec_read_matrix(const cJSON *item, const char *field, float **out, size_t
     return true;
 }
 
+bool codec_version_ref(const cJSON *version, char out[STORE_NAME_MAX + 1], api_error *e)
+{
+    out[0] = '\0';
+    if (!version || cJSON_IsNull(version))
+        return true;
+    if (cJSON_IsNumber(version)) {
+        int64_t v;
+        if (!codec_integer(version, "version", 1, INT32_MAX, &v, e))
+            return false;
+        snprintf(out, STORE_NAME_MAX + 1, "%lld", (long long)v);
+        return true;
+    }
+    if (cJSON_IsString(version) &&
+        (strcmp(version->valuestring, "latest") == 0 || store_name_valid(version->valuestring))) {
+        snprintf(out, STORE_NAME_MAX + 1, "%s", version->valuestring);
+        return true;
+    }
+    return api_fail(e, 400, "version", "version must be a number, an alias or \"latest\"");
+}
+
 void predict_request_free(predict_request *r)
 {
     free(r->inputs);
@@ -263,19 +283,7 @@ bool codec_predict_request(const char *body, size_t len, const char *model_from_
         ok = api_fail(e, 400, "model", "model is required");
     else if (ok)
         ok = codec_name(model, "model", out->model, e);
-    if (ok && version && !cJSON_IsNull(version)) {
-        if (cJSON_IsNumber(version)) {
-            int64_t v;
-            ok = codec_integer(version, "version", 1, INT32_MAX, &v, e);
-            snprintf(out->version, sizeof out->version, "%lld", (long long)v);
-        } else if (cJSON_IsString(version) &&
-                   (strcmp(version->valuestring, "latest") == 0 ||
-                    store_name_valid(version->valuestring))) {
-            snprintf(out->version, sizeof out->version, "%s", version->valuestring);
-        } else {
-            ok = api_fail(e, 400, "version", "version must be a number, an alias or \"latest\"");
-        }
-    }
+    ok = ok && codec_version_ref(version, out->version, e);
     if (ok && inputs && instances)
         ok = api_fail(e, 400, "instances", "give inputs or instances, not both");
     else if (ok && !inputs && !instances)

@@ -15,26 +15,6 @@
 
 #define GET(obj, name) cJSON_GetObjectItemCaseSensitive(obj, name)
 
-bool codec_version_ref(const cJSON *version, char out[STORE_NAME_MAX + 1], api_error *e)
-{
-    out[0] = '\0';
-    if (!version || cJSON_IsNull(version))
-        return true;
-    if (cJSON_IsNumber(version)) {
-        int64_t v;
-        if (!codec_integer(version, "version", 1, INT32_MAX, &v, e))
-            return false;
-        snprintf(out, STORE_NAME_MAX + 1, "%lld", (long long)v);
-        return true;
-    }
-    if (cJSON_IsString(version) &&
-        (strcmp(version->valuestring, "latest") == 0 || store_name_valid(version->valuestring))) {
-        snprintf(out, STORE_NAME_MAX + 1, "%s", version->valuestring);
-        return true;
-    }
-    return api_fail(e, 400, "version", "version must be a number, an alias or \"latest\"");
-}
-
 /* ================================================================ uploads */
 
 /* "x1", "x2", … as owned names. */

@@ -35,16 +35,7 @@ bool codec_explain_request(const char *body, size_t len, explain_request *out, a
     if (ok && !model)
         ok = api_fail(e, 400, "model", "model is required");
     ok = ok && codec_name(model, "model", out->model, e);
-    if (ok && version && !cJSON_IsNull(version)) {
-        int64_t v;
-        if (cJSON_IsNumber(version) && (ok = codec_integer(version, "version", 1, INT32_MAX, &v, e)))
-            snprintf(out->version, sizeof out->version, "%lld", (long long)v);
-        else if (cJSON_IsString(version) && (strcmp(version->valuestring, "latest") == 0 ||
-                                             store_name_valid(version->valuestring)))
-            snprintf(out->version, sizeof out->version, "%s", version->valuestring);
-        else if (ok)
-            ok = api_fail(e, 400, "version", "version must be a number, an alias or \"latest\"");
-    }
+    ok = ok && codec_version_ref(version, out->version, e);
     size_t rows;
     bool single;
     if (ok && !inputs)
