@@ -89,7 +89,8 @@ const sn_kernels *sn_kernels_find(const char *name)
 #if defined(__x86_64__)
     __builtin_cpu_init();
     if (!strcmp(name, "avx512"))
-        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq")
+        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
+                       __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")
                    ? &sn_kernels_avx512
                    : NULL;
     if (!strcmp(name, "avx2"))

@@ -187,7 +187,10 @@ typedef struct {
     int batch_size;         /* ≥ 1; 1 is the seed's per-sample SGD */
     int shuffle;            /* nonzero: reshuffle rows every epoch from the seed */
     uint64_t seed;          /* drives shuffling */
-    int threads;            /* compute threads; ≤ 0 means 1 */
+    int threads;            /* compute threads, a pool kept for the call; ≤ 0 means 1.
+                               Batches too small to split run on fewer (one for
+                               tiny networks). The parameters after training do
+                               not depend on the thread count, bit for bit. */
     const float *val_x;     /* optional validation rows (raw), val_rows × inputs */
     const float *val_y;     /* val_rows × outputs */
     size_t val_rows;
