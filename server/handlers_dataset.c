@@ -256,6 +256,11 @@ void dataset_delete(http_request *req, http_response *res)
     const char *name = path_name(req, res, "dataset");
     if (!name)
         return;
+    if (jobs_use_dataset(a->jobs, name)) {
+        http_problem(res, 409, NULL, "dataset %s is in use by a queued or running training job; "
+                                     "delete it when the job has ended (or cancel the job)", name);
+        return;
+    }
     char err[256];
     store_status rc = store_dataset_delete(a->store, name, err, sizeof err);
     if (rc != STORE_OK)

@@ -173,6 +173,16 @@ size_t jobs_history(jobs *j, job_live *l, size_t from, store_loss_point *out, si
     return n;
 }
 
+bool jobs_use_dataset(jobs *j, const char *name)
+{
+    bool used = false;
+    pthread_mutex_lock(&j->lock);
+    for (job_live *l = j->live; l && !used; l = l->next)
+        used = !l->ended && (strcmp(l->req.dataset, name) == 0 || strcmp(l->req.validation_dataset, name) == 0);
+    pthread_mutex_unlock(&j->lock);
+    return used;
+}
+
 size_t jobs_epochs(jobs *j, job_live *l, bool *ended)
 {
     pthread_mutex_lock(&j->lock);

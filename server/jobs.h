@@ -66,6 +66,10 @@ void jobs_overlay(jobs *j, job_live *l, store_job *row);
 size_t jobs_history(jobs *j, job_live *l, size_t from, store_loss_point *out, size_t max,
                     bool *ended);
 
+/* True while a queued or running job of this process trains on (or
+ * validates with) the dataset of that name. */
+bool jobs_use_dataset(jobs *j, const char *name);
+
 /* Epochs the job has run so far; *ended says whether it has ended. */
 size_t jobs_epochs(jobs *j, job_live *l, bool *ended);
 

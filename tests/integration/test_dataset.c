@@ -477,6 +477,37 @@ START_TEST(list_show_delete)
 }
 END_TEST
 
+START_TEST(delete_refused_while_a_job_uses_it)
+{
+    http_reply r = upload_csv("name=busy", "a,b,y\n1,2,1\n3,4,0\n5,6,1\n");
+    ck_assert_int_eq(r.status, 201);
+    http_reply_free(&r);
+    r = http_post(srv, "/train", "{\"model\":\"busy-model\",\"layers\":[2,16,1],\"epochs\":1000000,"
+                                 "\"dataset\":\"busy\",\"target\":\"y\"}", NULL);
+    cJSON *job = expect_status(&r, 202);
+    char path[64];
+    snprintf(path, sizeof path, "/train/%d", (int)cJSON_GetNumberValue(cJSON_GetObjectItem(job, "id")));
+    cJSON_Delete(job);
+    http_reply_free(&r);
+    r = http_delete(srv, "/dataset/busy", NULL);
+    expect_problem(&r, 409, NULL, (const char *[]){"busy", NULL});
+    http_reply_free(&r);
+    r = http_delete(srv, path, NULL); /* cancel: the dataset is free again */
+    ck_assert_msg(r.status == 200 || r.status == 202, "cancel: %ld %s", r.status, r.body);
+    http_reply_free(&r);
+    for (int i = 0; i < 500; i++) {
+        r = http_delete(srv, "/dataset/busy", NULL);
+        long status = r.status;
+        http_reply_free(&r);
+        if (status == 204)
+            return;
+        ck_assert_int_eq(status, 409);
+        usleep(10000);
+    }
+    ck_abort_msg("the dataset stayed busy after its job was cancelled");
+}
+END_TEST
+
 /* --------------------------------------------------------------- errors */
 
 /* Uploads csv as name with query extra; asserts a 400 naming the spot, and
@@ -638,6 +669,7 @@ int main(void)
     tcase_add_test(tc, numeric_classes_with_target_type);
     tcase_add_test(tc, json_uploads);
     tcase_add_test(tc, list_show_delete);
+    tcase_add_test(tc, delete_refused_while_a_job_uses_it);
     tcase_add_test(tc, upload_errors_name_the_spot);
     tcase_add_test(tc, cut_off_upload_stores_nothing);
     suite_add_tcase(s, tc);
