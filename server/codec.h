@@ -76,6 +76,19 @@ bool codec_train_request(const char *body, size_t len, uint64_t seed_default, tr
                          api_error *e);
 void train_request_free(train_request *r);
 
+/* The server's limits on what one job may cost (--max-params, --max-work);
+ * 0 leaves that one unlimited. */
+typedef struct {
+    uint64_t max_params; /* parameters (every W and b) of the network */
+    uint64_t max_work;   /* epochs × training rows (a validation split counted in) */
+} train_limits;
+
+/* Checks a decoded request against lim, with rows the training rows (the
+ * request's own, or its dataset's). Fails with 422 naming the limit's flag:
+ * field "layers" for the parameter count, "epochs" for the work. */
+bool codec_train_limits(const train_request *r, uint64_t rows, const train_limits *lim,
+                        api_error *e);
+
 /* The settings of a request as stored with the job and the version (no
  * data): layers, activation list, output_activation, loss, optimizer,
  * epochs, batch_size, shuffle, seed, init, normalize, validation, early

@@ -103,6 +103,25 @@ bool codec_architecture(const cJSON *obj, sn_arch *arch, api_error *e)
     return true;
 }
 
+bool codec_train_limits(const train_request *r, uint64_t rows, const train_limits *lim,
+                        api_error *e)
+{
+    uint64_t params = sn_arch_param_count(&r->arch);
+    if (lim->max_params && params > lim->max_params)
+        return api_fail(e, 422, "layers",
+                        "layers describe a network of %llu parameters, more than this server "
+                        "trains (--max-params %llu): use fewer or narrower layers",
+                        (unsigned long long)params, (unsigned long long)lim->max_params);
+    uint64_t epochs = (uint64_t)r->train.epochs, work;
+    if (lim->max_work && (__builtin_mul_overflow(epochs, rows, &work) || work > lim->max_work))
+        return api_fail(e, 422, "epochs",
+                        "%llu epochs of %llu rows is more work than one job may do here "
+                        "(--max-work %llu epochs x rows): train fewer epochs or on fewer rows",
+                        (unsigned long long)epochs, (unsigned long long)rows,
+                        (unsigned long long)lim->max_work);
+    return true;
+}
+
 void codec_add_architecture(cJSON *obj, const sn_arch *arch)
 {
     cJSON *layers = cJSON_AddArrayToObject(obj, "layers");

@@ -22,6 +22,7 @@ typedef enum {
     OPT_PORT,    /* unsigned 0..65535 */
     OPT_COUNT,   /* unsigned min..max */
     OPT_SIZE,    /* byte count with optional K/M/G/T suffix */
+    OPT_AMOUNT,  /* a 64-bit count with the same optional suffixes (1M = 2^20) */
     OPT_TEXT,    /* free text; empty allowed only when empty_ok */
     OPT_ADDR,    /* numeric IPv4 or IPv6 address */
     OPT_ORIGINS, /* "*" or a comma-separated list of origins */
@@ -61,6 +62,11 @@ static const option_def options[] = {
      .shown = "16M", .help = "largest JSON body (bytes; K, M, G suffixes)"},
     {.flag = "--max-dataset", .env = "SCRATCHNET_MAX_DATASET", .kind = OPT_SIZE,
      FIELD(max_dataset), .shown = "1G", .help = "largest dataset upload (bytes; K, M, G suffixes)"},
+    {.flag = "--max-params", .env = "SCRATCHNET_MAX_PARAMS", .kind = OPT_AMOUNT,
+     FIELD(max_params), .shown = "32M",
+     .help = "most parameters of a network to train (K, M, G suffixes)"},
+    {.flag = "--max-work", .env = "SCRATCHNET_MAX_WORK", .kind = OPT_AMOUNT, FIELD(max_work),
+     .shown = "1G", .help = "most epochs x training rows of one job (K, M, G suffixes)"},
     {.flag = "--http-threads", .env = "SCRATCHNET_HTTP_THREADS", .kind = OPT_COUNT,
      FIELD(http_threads), .min = 1, .max = 1024, .shown = "4", .help = "HTTP threads"},
     {.flag = "--queue", .env = "SCRATCHNET_QUEUE", .kind = OPT_COUNT, FIELD(queue), .min = 1,
@@ -167,6 +173,11 @@ static const char *option_set(config *cfg, const option_def *o, const char *sour
             return fail(cfg, "%s: '%s' is not a size in bytes (e.g. 1048576, 512K, 16M, 1G)",
                         source, value);
         return NULL;
+    case OPT_AMOUNT:
+        if (!config_parse_size(value, (uint64_t *)field))
+            return fail(cfg, "%s: '%s' is not a positive whole number (e.g. 1000000, 512K, 32M)",
+                        source, value);
+        return NULL;
     case OPT_ADDR: {
         unsigned char buf[sizeof(struct in6_addr)];
         if (inet_pton(AF_INET, value, buf) != 1 && inet_pton(AF_INET6, value, buf) != 1)
@@ -204,6 +215,8 @@ static void config_defaults(config *cfg)
         .cors_origins = "*",
         .max_body = 16u << 20,
         .max_dataset = 1u << 30,
+        .max_params = 32u << 20,
+        .max_work = 1u << 30,
         .http_threads = 4,
         .queue = 64,
         .timeout = 60,
@@ -268,10 +281,10 @@ void config_describe(const config *cfg, FILE *out)
 {
     fprintf(out,
             "scratchnet config: port=%u bind=%s db=%s workers=%u threads=%u api-key=%s "
-            "cors-origins=%s max-body=%" PRIu64 " max-dataset=%" PRIu64
-            " http-threads=%u queue=%u timeout=%us max-connections=%u\n",
+            "cors-origins=%s max-body=%" PRIu64 " max-dataset=%" PRIu64 " max-params=%" PRIu64
+            " max-work=%" PRIu64 " http-threads=%u queue=%u timeout=%us max-connections=%u\n",
             cfg->port, cfg->bind, cfg->db, cfg->workers, cfg->threads,
             cfg->api_key[0] ? "set" : "none", cfg->cors_origins, cfg->max_body,
-            cfg->max_dataset, cfg->http_threads, cfg->queue, cfg->timeout,
+            cfg->max_dataset, cfg->max_params, cfg->max_work, cfg->http_threads, cfg->queue, cfg->timeout,
             cfg->max_connections);
 }

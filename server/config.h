@@ -27,6 +27,8 @@ typedef struct config {
     char cors_origins[CONFIG_TEXT_MAX];/* "*" or a comma-separated list of origins */
     uint64_t max_body;                 /* largest buffered (JSON) request body, bytes */
     uint64_t max_dataset;              /* largest streamed dataset upload, bytes */
+    uint64_t max_params;               /* most parameters (W and b) of a network to train */
+    uint64_t max_work;                 /* most epochs × training rows of one job */
     unsigned http_threads;             /* libmicrohttpd thread-pool size (>= 1) */
     unsigned queue;                    /* training jobs queued at most (>= 1) */
     unsigned timeout;                  /* idle seconds before a connection is closed (>= 1) */

@@ -10,6 +10,8 @@
 
 #include "handlers.h"
 
+#define STORE_FULL_RETRY_AFTER "10" /* seconds: space rarely returns at once */
+
 void answer_store_error(http_response *res, store_status rc, const char *err)
 {
     switch (rc) {
@@ -20,7 +22,13 @@ void answer_store_error(http_response *res, store_status rc, const char *err)
         http_header_add(res, "Retry-After", "1");
         http_problem(res, 503, NULL, "the database is busy: %s", err);
         return;
-    case STORE_FULL: http_problem(res, 503, NULL, "the database cannot be written: %s", err); return;
+    case STORE_FULL:
+        http_header_add(res, "Retry-After", STORE_FULL_RETRY_AFTER);
+        http_problem(res, 503, NULL,
+                     "the database cannot be written (disk full or read-only); nothing was "
+                     "changed, try again later: %s",
+                     err);
+        return;
     case STORE_NOMEM: http_problem(res, 503, NULL, "out of memory: %s", err); return;
     case STORE_OK:
     case STORE_IO: break;

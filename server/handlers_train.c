@@ -83,7 +83,7 @@ void train_post(http_request *req, http_response *res)
     api_error e;
     int64_t id;
     if (!codec_train_request(body, len, draw_seed(), &r, &e) || !jobs_submit(a->jobs, &r, &id, &e)) {
-        if (e.status == 429)
+        if (e.status == 429 || e.status == 503)
             http_header_add(res, "Retry-After", "5");
         answer_api_error(res, &e);
         return;

@@ -234,9 +234,11 @@ static bool fail_store(api_error *e, store_status rc, const char *err)
     return api_fail(e, rc == STORE_NOT_FOUND ? 404 : rc == STORE_INVALID ? 400 : 503, NULL, "%s", err);
 }
 
-/* Checks a named dataset exists and fits the layers, before queueing. */
-static bool check_datasets(jobs *j, const train_request *r, api_error *e)
+/* Checks a named dataset exists and fits the layers, before queueing;
+ * *rows gets the training rows (the inline ones, or the dataset's). */
+static bool check_datasets(jobs *j, const train_request *r, uint64_t *rows, api_error *e)
 {
+    *rows = r->rows;
     const char *names[2] = {r->dataset, r->validation_dataset};
     const char *fields[2] = {"dataset", "validation_dataset"};
     for (int i = 0; i < 2; i++) {
@@ -266,6 +268,8 @@ static bool check_datasets(jobs *j, const train_request *r, api_error *e)
         else if (ok && classes && labels.count > (size_t)out)
             ok = api_fail(e, 400, "layers", "dataset %s has %zu classes but the output layer has %d units",
                           names[i], labels.count, out);
+        if (i == 0)
+            *rows = (uint64_t)d->rows;
         label_set_free(&labels);
         store_dataset_free(d);
         if (!ok)
@@ -278,12 +282,14 @@ bool jobs_submit(jobs *j, train_request *req, int64_t *id, api_error *e)
 {
     train_request r = *req;
     memset(req, 0, sizeof *req);
-    bool ok = check_datasets(j, &r, e);
+    uint64_t rows = 0;
+    bool ok = check_datasets(j, &r, &rows, e) && codec_train_limits(&r, rows, &j->opt.limits, e);
     pthread_mutex_lock(&j->lock);
     if (ok && j->stopping)
         ok = api_fail(e, 503, NULL, "the server is stopping; submit the job again after it restarts");
     else if (ok && j->queued >= j->opt.queue)
-        ok = api_fail(e, 429, NULL, "the training queue is full (%u jobs waiting); try again later", j->queued);
+        ok = api_fail(e, 429, NULL, "the training queue is full (%u jobs waiting, --queue %u); try again later",
+                      j->queued, j->opt.queue);
     pthread_mutex_unlock(&j->lock);
     job_live *l = ok ? calloc(1, sizeof *l) : NULL;
     if (ok && !l)

@@ -28,6 +28,7 @@ typedef struct {
     unsigned workers;    /* jobs trained at once */
     unsigned queue;      /* jobs waiting at most */
     unsigned threads;    /* compute threads per job */
+    train_limits limits; /* what one job may cost (--max-params, --max-work) */
 } jobs_options;
 
 /* Starts the workers. NULL with a sentence in err on failure. */
@@ -42,8 +43,8 @@ void jobs_free(jobs *j);
 
 /* Queues a validated request; takes *req's data in every case (req is
  * emptied). On success *id is the job's id. Fails with 404 (an unknown
- * dataset), 400 (a dataset that does not fit the layers), 429 (queue full),
- * 503 (stopping, or the store unavailable). */
+ * dataset), 400 (a dataset that does not fit the layers), 422 (over opt.limits),
+ * 429 (queue full), 503 (stopping, or the store unavailable). */
 bool jobs_submit(jobs *j, train_request *req, int64_t *id, api_error *e);
 
 /* Cancels a queued or running job. 404 unknown, 409 already ended. */

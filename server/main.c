@@ -8,7 +8,8 @@
  * Signals: SIGTERM and SIGINT are blocked before any thread starts, so every
  * thread inherits the mask and only sigwait() below ever receives them; no
  * handler and no global is needed. SIGPIPE is ignored (a client that hangs
- * up must not kill the server).
+ * up must not kill the server), and so is SIGXFSZ (a file-size limit makes
+ * writes fail instead).
  */
 #include <signal.h>
 #include <stdio.h>
@@ -40,6 +41,9 @@ int main(int argc, char **argv)
     sigaddset(&stop_signals, SIGINT);
     pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
     signal(SIGPIPE, SIG_IGN);
+    /* Past a file-size limit (ulimit -f) a write must fail with EFBIG, which
+     * the store answers as 503 "cannot be written", not kill the server. */
+    signal(SIGXFSZ, SIG_IGN);
 
     config_describe(&cfg, stderr);
 
@@ -59,7 +63,8 @@ int main(int argc, char **argv)
     a.cache = cache_create(MODEL_CACHE_SIZE);
     a.metrics = metrics_create(routes, routes_count);
     jobs_options jo = {.store = a.store, .cache = a.cache, .workers = cfg.workers,
-                       .queue = cfg.queue, .threads = cfg.threads};
+                       .queue = cfg.queue, .threads = cfg.threads,
+                       .limits = {.max_params = cfg.max_params, .max_work = cfg.max_work}};
     a.jobs = a.cache && a.metrics ? jobs_start(&jo, err, sizeof err) : NULL;
     if (!a.jobs) {
         fprintf(stderr, "scratchnet: cannot start training workers: %s\n", a.cache && a.metrics ? err : "out of memory");

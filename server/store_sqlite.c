@@ -177,8 +177,30 @@ static store_status fail(store_status status, char *err, size_t errlen, const ch
     return status;
 }
 
+/* Failures of writing: the disk is full, a file-size limit was reached
+ * (EFBIG), or the file system went read-only. These are STORE_FULL (503,
+ * try again later), not a bug; a failed read stays STORE_IO. */
+static bool sq_write_failure(int rc)
+{
+    switch (rc) {
+    case SQLITE_IOERR_WRITE:
+    case SQLITE_IOERR_FSYNC:
+    case SQLITE_IOERR_DIR_FSYNC:
+    case SQLITE_IOERR_TRUNCATE:
+    case SQLITE_IOERR_SHMSIZE:
+    case SQLITE_IOERR_SHMOPEN:
+    case SQLITE_IOERR_SHMMAP:
+    case SQLITE_IOERR_DELETE:
+        return true;
+    default:
+        return false;
+    }
+}
+
 static store_status sq_status(int rc)
 {
+    if (sq_write_failure(rc))
+        return STORE_FULL;
     switch (rc & 0xff) {
     case SQLITE_OK:
     case SQLITE_ROW:

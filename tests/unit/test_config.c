@@ -15,7 +15,7 @@ static const char *const ENV_NAMES[] = {
     "SCRATCHNET_WORKERS",      "SCRATCHNET_THREADS",      "SCRATCHNET_API_KEY",
     "SCRATCHNET_CORS_ORIGINS", "SCRATCHNET_MAX_BODY",     "SCRATCHNET_MAX_DATASET",
     "SCRATCHNET_HTTP_THREADS", "SCRATCHNET_QUEUE",        "SCRATCHNET_TIMEOUT",
-    "SCRATCHNET_MAX_CONNECTIONS",
+    "SCRATCHNET_MAX_CONNECTIONS", "SCRATCHNET_MAX_PARAMS",  "SCRATCHNET_MAX_WORK",
 };
 
 static void env_clear(void)
@@ -54,6 +54,8 @@ START_TEST(defaults)
     ck_assert_str_eq(cfg.cors_origins, "*");
     ck_assert_uint_eq(cfg.max_body, 16u << 20);
     ck_assert_uint_eq(cfg.max_dataset, 1u << 30);
+    ck_assert_uint_eq(cfg.max_params, 32u << 20);
+    ck_assert_uint_eq(cfg.max_work, 1u << 30);
     ck_assert_uint_eq(cfg.http_threads, 4);
     ck_assert_uint_eq(cfg.queue, 64);
     ck_assert_uint_eq(cfg.timeout, 60);
@@ -70,7 +72,7 @@ START_TEST(flags_both_spellings)
                           "--api-key", "s3cret",   "--cors-origins", "https://a.example, http://b:8000",
                           "--max-body=1K", "--max-dataset", "2G", "--http-threads=8",
                           "--queue", "5", "--timeout=7", "--max-connections", "9",
-                          NULL};
+                          "--max-params", "1000", "--max-work=4M", NULL};
     const char *err = parse(&cfg, args);
     ck_assert_msg(err == NULL, "%s", err);
     ck_assert_uint_eq(cfg.port, 0);
@@ -86,6 +88,8 @@ START_TEST(flags_both_spellings)
     ck_assert_uint_eq(cfg.queue, 5);
     ck_assert_uint_eq(cfg.timeout, 7);
     ck_assert_uint_eq(cfg.max_connections, 9);
+    ck_assert_uint_eq(cfg.max_params, 1000);
+    ck_assert_uint_eq(cfg.max_work, 4u << 20);
 }
 END_TEST
 
@@ -147,6 +151,8 @@ START_TEST(bad_values)
     expect_error((const char *[]){"--workers", "0", NULL}, "from 1 to");
     expect_error((const char *[]){"--threads", "2x", NULL}, "--threads");
     expect_error((const char *[]){"--max-body", "lots", NULL}, "size in bytes");
+    expect_error((const char *[]){"--max-params", "0", NULL}, "--max-params");
+    expect_error((const char *[]){"--max-work", "many", NULL}, "positive whole number");
     expect_error((const char *[]){"--cors-origins", "example.com", NULL}, "origins");
     expect_error((const char *[]){"--cors-origins", "https://a,,https://b", NULL}, "origins");
     expect_error((const char *[]){"--cors-origins", "*,https://a", NULL}, "origins");
@@ -172,7 +178,8 @@ START_TEST(help_flag)
     fclose(f);
     const char *expected[] = {"--port", "SCRATCHNET_PORT", "8080", "--max-body", "16M",
                               "--cors-origins", "--http-threads", "--queue", "--timeout",
-                              "--max-connections", "SCRATCHNET_API_KEY", "--help"};
+                              "--max-connections", "SCRATCHNET_API_KEY", "--max-params",
+                              "SCRATCHNET_MAX_WORK", "--help"};
     for (size_t i = 0; i < sizeof expected / sizeof expected[0]; i++)
         ck_assert_msg(strstr(text, expected[i]), "--help lacks %s", expected[i]);
     free(text);
