@@ -4,6 +4,8 @@
 #   make run        install missing Debian packages (as root), build, serve on :8080
 #   make test       every test suite, then all of them again under ASan + UBSan
 #   make bench      the benchmarks (figures only, never pass/fail on speed)
+#   make fuzz       every libFuzzer harness (tests/fuzz) for FUZZ_SECONDS each
+#   make valgrind   the unit and integration suites with the server under valgrind
 #
 # Objects go to $(BUILD) (build/ or build-asan/ for the sanitizer run).
 
@@ -17,6 +19,12 @@ TESTPKGS:= check libcurl
 CFLAGS  += -std=c11 $(OPT) -g -Wall -Wextra -Werror -Wno-format-truncation -D_GNU_SOURCE -pthread -Icore -Iserver -I$(BUILD)
 ifeq ($(SAN),1)
 CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDFLAGS += -fsanitize=address,undefined
+endif
+# The fuzzers' build (make fuzz, clang): coverage for libFuzzer on every object.
+ifeq ($(SAN),fuzz)
+CFLAGS  += -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all \
+           -Wno-unknown-warning-option
 LDFLAGS += -fsanitize=address,undefined
 endif
 SRV_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -33,7 +41,8 @@ UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/t
 INTEG_TESTS:= $(patsubst tests/integration/%.c,$(BUILD)/tests/%,$(wildcard tests/integration/test_*.c))
 INTEG_LIB  := $(filter-out $(wildcard tests/integration/test_*.c),$(wildcard tests/integration/*.c))
 
-.PHONY: all run test test-run test-asan test-browser bench clean deps
+.PHONY: all run test test-run test-asan test-browser bench clean deps \
+        fuzz fuzz-build fuzz-bins fuzz-regress valgrind valgrind-run
 all: scratchnet
 
 scratchnet: $(BUILD)/scratchnet
@@ -83,6 +92,7 @@ test:
 	$(MAKE) test-run
 	$(MAKE) test-asan
 	$(MAKE) test-browser
+	$(MAKE) fuzz-regress
 	@echo "all suites passed, also under AddressSanitizer + UndefinedBehaviorSanitizer"
 
 # The web page in Debian's Chromium, driven by playwright-core (tests/browser,
@@ -103,5 +113,36 @@ bench: scratchnet
 	@sh tools/deps.sh bench
 	$(MAKE) -C bench
 
+# ---- fuzzing (tests/fuzz): one libFuzzer harness per entry point, built with
+# clang into build-fuzz/ (every object instrumented, ASan + UBSan).
+FUZZ_CC      ?= clang-14
+FUZZ_SECONDS ?= 60
+FUZZERS      := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+
+$(BUILD)/fuzz/%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(SERVER_OBJ) $(BUILD)/libscratchnet.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(SRV_CFLAGS) -fsanitize=fuzzer -o $@ $< $(SERVER_OBJ) $(BUILD)/libscratchnet.a $(LDFLAGS) $(SRV_LIBS)
+fuzz-bins: $(FUZZERS:%=$(BUILD)/fuzz/%)
+fuzz-build:
+	$(MAKE) BUILD=build-fuzz SAN=fuzz CC=$(FUZZ_CC) OPT=-O1 fuzz-bins
+
+# Runs each harness for FUZZ_SECONDS on its seed corpus (new inputs go to
+# build-fuzz/corpus/); a crash is saved under build-fuzz/crashes/<harness>/.
+fuzz: fuzz-build
+	@sh tests/fuzz/run.sh run $(FUZZ_SECONDS) $(FUZZERS)
+
+# Replays the seed corpora and every committed crash (tests/fuzz/regressions)
+# once, without fuzzing: part of make test.
+fuzz-regress: fuzz-build
+	@sh tests/fuzz/run.sh replay 0 $(FUZZERS)
+
+# ---- valgrind: a plain -O1 build (build-vg), the unit suites under valgrind
+# and the integration suites with the server binary under valgrind
+# (tests/valgrind/scratchnet-vg wraps it; logs in build-vg/valgrind/).
+valgrind:
+	$(MAKE) BUILD=build-vg OPT=-O1 valgrind-run
+valgrind-run: $(BUILD)/scratchnet $(UNIT_TESTS) $(INTEG_TESTS)
+	@sh tests/valgrind/run.sh "$(BUILD)" "$(UNIT_TESTS)" "$(INTEG_TESTS)"
+
 clean:
-	rm -rf build build-asan scratchnet
+	rm -rf build build-asan build-fuzz build-vg scratchnet

@@ -20,8 +20,18 @@
 #include <time.h>
 #include <unistd.h>
 
-#define START_TIMEOUT_MS 10000
-#define STOP_TIMEOUT_MS 10000
+/* Waits for the listening line and for a stop: 10 s, times Check's
+ * CK_TIMEOUT_MULTIPLIER when set (make valgrind runs the server under
+ * valgrind, many times slower). */
+#define START_TIMEOUT_MS (10000 * timeout_scale())
+#define STOP_TIMEOUT_MS (10000 * timeout_scale())
+
+static long timeout_scale(void)
+{
+    const char *m = getenv("CK_TIMEOUT_MULTIPLIER");
+    long k = m ? strtol(m, NULL, 10) : 1;
+    return k >= 1 && k <= 100 ? k : 1;
+}
 
 static const char *binary_path(void)
 {
@@ -132,7 +142,7 @@ static void server_launch(server *s)
         wait_for(s->pid, STOP_TIMEOUT_MS, &status);
         s->pid = 0;
         log_dump(s);
-        ck_abort_msg("%s did not say where it listens within %d ms; its stdout: '%s'",
+        ck_abort_msg("%s did not say where it listens within %ld ms; its stdout: '%s'",
                      binary_path(), START_TIMEOUT_MS, line);
     }
     s->port = port;
