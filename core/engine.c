@@ -13,13 +13,17 @@
  * functions of activations.c and losses.c, as sn_forward/sn_backward do.
  *
  * Threads. Thread t owns a fixed slice of every layer's output features
- * (rows of W_l and b_l): it computes those rows of Zᵀ_l in forward, of dW_l
- * and db_l in backward, and applies the optimizer to exactly those
- * parameters, so a layer's weights stay in the cache of the core that updates
- * them and no gradient is ever reduced across threads. The rows of the batch
- * are split among threads for gathering the inputs and for the output layer.
- * Barriers separate the phases (a few per layer and batch): they spin
- * briefly, then sleep on a futex.
+ * (rows of W_l and b_l): it computes those rows of dW_l and db_l and applies
+ * the optimizer to exactly those parameters, so no gradient is ever reduced
+ * across threads. The first layer's forward is split the same way, so each
+ * thread reads only the rows of W_0 it updates itself (the widest weights stay
+ * in the cache of one core). Everything else is split by batch columns
+ * (each thread its share of the batch's rows, 16 at a time): gathering the
+ * inputs, the forward of the other layers, the output layer's loss and δ,
+ * and the backward δ chain, which needs no barrier from layer to layer.
+ * A batch takes four barriers: after the gather, after the first layer,
+ * after the δ chain (nobody reads W any more), and after the updates. They
+ * spin briefly, then sleep on a futex.
  * Every number is computed by the same operations in the same order whatever
  * the thread count (see sn_kernels.gemm), so parameters after training are
  * bit-identical for 1, 2 or more threads; the loss is summed row by row in
@@ -222,23 +226,6 @@ static void output(sn_engine *e, size_t n, size_t lo, size_t hi)
     e->kern->transpose(e->dout + lo * outs, m, outs, outs, e->dt[e->L - 1] + lo, e->cap);
 }
 
-/* δᵀ_{l-1} rows [lo, hi) (input features of layer l) = (W_lᵀ·δᵀ_l) ⊙ act'. */
-static void backward(sn_engine *e, int l, size_t n, size_t lo, size_t hi)
-{
-    const sn_net *net = e->net;
-    size_t in = (size_t)net->arch.sizes[l], out = (size_t)net->arch.sizes[l + 1];
-    if (hi <= lo)
-        return;
-    float *d = e->dt[l - 1];
-    e->kern->gemm(hi - lo, n, out, net->params + net->w_off[l] + lo, 1, in, e->dt[l], e->cap,
-                  d + lo * e->cap, e->cap, NULL, 0);
-    if (n == e->cap) /* a full batch: the rows are contiguous */
-        sn_act_backward(net->arch.act[l - 1], e->at[l] + lo * n, d + lo * n, 1, (hi - lo) * n);
-    else
-        for (size_t j = lo; j < hi; j++)
-            sn_act_backward(net->arch.act[l - 1], e->at[l] + j * e->cap, d + j * e->cap, 1, n);
-}
-
 /* Gradient and optimizer step of layer l's output features [lo, hi):
  * dW rows = δᵀ rows · A_l, db = row sums of δᵀ, a few rows at a time. */
 static void update(sn_engine *e, int l, size_t n, size_t lo, size_t hi, const sn_adam_coef *coef)
@@ -265,6 +252,44 @@ static void update(sn_engine *e, int l, size_t n, size_t lo, size_t hi, const sn
     sn_opt_apply(e->opt, e->kern, coef, net->params, e->grad, net->b_off[l] + lo, hi - lo);
 }
 
+/* Layer l for batch columns [m0, m1): Zᵀ[:, m0:m1] = W·Aᵀ[:, m0:m1] + b, the
+ * activation and, for hidden layers, the batch-major copy of those rows. */
+static void forward_cols(sn_engine *e, int l, size_t m0, size_t m1)
+{
+    const sn_net *net = e->net;
+    size_t in = (size_t)net->arch.sizes[l], out = (size_t)net->arch.sizes[l + 1], m = m1 - m0;
+    sn_activation act = net->arch.act[l];
+    int hidden = l + 1 < e->L;
+    float *zt = e->at[l + 1] + m0;
+    if (m1 <= m0)
+        return;
+    e->kern->gemm(out, m, in, net->params + net->w_off[l], in, 1, e->at[l] + m0, e->cap, zt,
+                  e->cap, net->params + net->b_off[l], hidden && act == SN_ACT_RELU ? SN_GEMM_RELU : 0);
+    if (!hidden)
+        return;
+    if (act != SN_ACT_RELU)
+        for (size_t j = 0; j < out; j++)
+            sn_act_forward(act, zt + j * e->cap, 1, m);
+    e->kern->transpose(zt, out, m, e->cap, e->an[l + 1] + m0 * out, out);
+}
+
+/* δᵀ_{l-1}[:, m0:m1] = (W_lᵀ·δᵀ_l[:, m0:m1]) ⊙ act'. */
+static void backward_cols(sn_engine *e, int l, size_t m0, size_t m1)
+{
+    const sn_net *net = e->net;
+    size_t in = (size_t)net->arch.sizes[l], out = (size_t)net->arch.sizes[l + 1], m = m1 - m0;
+    if (m1 <= m0)
+        return;
+    float *d = e->dt[l - 1] + m0;
+    e->kern->gemm(in, m, out, net->params + net->w_off[l], 1, in, e->dt[l] + m0, e->cap, d, e->cap,
+                  NULL, 0);
+    if (m == e->cap) /* the whole batch on one thread: the rows are contiguous */
+        sn_act_backward(net->arch.act[l - 1], e->at[l], d, 1, in * m);
+    else
+        for (size_t j = 0; j < in; j++)
+            sn_act_backward(net->arch.act[l - 1], e->at[l] + m0 + j * e->cap, d + j * e->cap, 1, m);
+}
+
 /* Thread t's part of one epoch: every batch, in lockstep with the others. */
 static void run_epoch_part(sn_engine *e, int t)
 {
@@ -272,18 +297,27 @@ static void run_epoch_part(sn_engine *e, int t)
     int T = e->threads;
     long step = e->opt->step;
     for (size_t first = 0; first < e->rows; first += e->cap) {
-        size_t n = e->rows - first < e->cap ? e->rows - first : e->cap, lo, hi;
-        share(n, T, t, 1, &lo, &hi);
-        gather(e, first, n, lo, hi);
+        size_t n = e->rows - first < e->cap ? e->rows - first : e->cap, lo, hi, m0, m1;
+        /* Batch columns of this thread (whole vectors of 16 where possible). */
+        share(n, T, t, 16, &m0, &m1);
+        gather(e, first, n, m0, m1);
         barrier(e);
-        for (int l = 0; l < e->L; l++) {
-            share((size_t)arch->sizes[l + 1], T, t, 8, &lo, &hi);
-            forward(e, l, n, lo, hi);
+        /* The first layer (the widest weights, as a rule) by output features,
+         * so each thread reads only the rows of W it updates; the others by
+         * batch columns, which needs no barrier between layers. */
+        int l = 0;
+        if (e->L > 1) {
+            share((size_t)arch->sizes[1], T, t, 8, &lo, &hi);
+            forward(e, 0, n, lo, hi);
             barrier(e);
+            l = 1;
         }
-        share(n, T, t, 1, &lo, &hi);
-        output(e, n, lo, hi);
-        barrier(e);
+        for (; l < e->L; l++)
+            forward_cols(e, l, m0, m1);
+        output(e, n, m0, m1);
+        for (l = e->L - 1; l > 0; l--)
+            backward_cols(e, l, m0, m1);
+        barrier(e); /* every δ and row loss is complete; nobody reads W any more */
         double loss = 0;
         for (size_t r = 0; r < n; r++)
             loss += e->row_loss[r];
@@ -299,12 +333,7 @@ static void run_epoch_part(sn_engine *e, int t)
         ++step;
         if (e->opt->opt.type == SN_OPT_ADAM)
             coef = sn_opt_adam_coef(e->opt, step);
-        for (int l = e->L - 1; l >= 0; l--) {
-            if (l > 0) {
-                share((size_t)arch->sizes[l], T, t, 8, &lo, &hi);
-                backward(e, l, n, lo, hi);
-                barrier(e); /* δᵀ_{l-1} complete, and nobody reads W_l any more */
-            }
+        for (l = e->L - 1; l >= 0; l--) {
             share((size_t)arch->sizes[l + 1], T, t, 8, &lo, &hi);
             update(e, l, n, lo, hi, &coef);
         }
