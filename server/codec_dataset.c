@@ -405,6 +405,9 @@ bool codec_evaluate_targets(const evaluate_request *r, const sn_arch *arch, cons
             if (k == labels->count)
                 ok = api_fail(e, 400, field, "%s \"%.60s\" is not a class label of the model%s", field,
                               v->valuestring, labels->count ? "" : " (it was trained without labels)");
+            else if (k >= (size_t)outputs) /* labels that outnumber the outputs: never index past a row */
+                ok = api_fail(e, 400, field, "%s \"%.60s\" is class %zu but the model has %d outputs", field,
+                              v->valuestring, k, outputs);
             idx[i] = (int64_t)k;
         } else {
             ok = codec_integer(v, field, 0, outputs - 1, &idx[i], e);
