@@ -10,7 +10,8 @@
 # tests/fuzz/regressions/<harness>/. New inputs found while fuzzing go to
 # build-fuzz/corpus/<harness>/ (kept between runs, never committed); a crash
 # is written to build-fuzz/crashes/<harness>/ — copy it to regressions/ once
-# fixed. Ends with one line per harness and a summary line.
+# fixed. JSON harnesses get tests/fuzz/json.dict (field names, enum values).
+# Ends with one line per harness and a summary line.
 mode=$1
 seconds=$2
 shift 2
@@ -38,8 +39,10 @@ fuzz-regress $h: FAILED (log: $bin/$h.replay.log)"
     crashes=build-fuzz/crashes/$h
     mkdir -p "$work" "$crashes"
     log=$bin/$h.log
+    dict=""
+    case $h in csv|model_blob|router) ;; *) dict=-dict=tests/fuzz/json.dict ;; esac
     echo "== fuzzing $h for ${seconds}s"
-    "$bin/$h" -max_total_time="$seconds" -print_final_stats=1 -timeout=10 -rss_limit_mb=2048 \
+    "$bin/$h" -max_total_time="$seconds" -print_final_stats=1 -timeout=10 -rss_limit_mb=2048 $dict \
         -artifact_prefix="$crashes/" "$work" "$seeds" >"$log" 2>&1
     rc=$?
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
