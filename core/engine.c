@@ -182,6 +182,19 @@ static void gather(sn_engine *e, size_t first, size_t n, size_t lo, size_t hi)
     (void)n;
 }
 
+/* Asks for the next batch's rows [lo, hi) (from `first`) to be brought into
+ * cache while this batch's updates run: shuffled rows come from all over X. */
+static void prefetch_rows(const sn_engine *e, size_t first, size_t lo, size_t hi)
+{
+    size_t in = (size_t)e->net->arch.sizes[0] * sizeof(float);
+    for (size_t r = lo; r < hi; r++) {
+        size_t src = e->idx ? e->idx[first + r] : first + r;
+        const char *row = (const char *)(e->X + src * (size_t)e->net->arch.sizes[0]);
+        for (size_t off = 0; off < in; off += 64)
+            __builtin_prefetch(row + off);
+    }
+}
+
 /* Layer l, output features [lo, hi): Zᵀ = W·Aᵀ + b, then the activation
  * (except on the output layer, which output() finishes). */
 static void forward(sn_engine *e, int l, size_t n, size_t lo, size_t hi)
@@ -333,6 +346,11 @@ static void run_epoch_part(sn_engine *e, int t)
         ++step;
         if (e->opt->opt.type == SN_OPT_ADAM)
             coef = sn_opt_adam_coef(e->opt, step);
+        if (first + n < e->rows) {
+            size_t next = e->rows - first - n < e->cap ? e->rows - first - n : e->cap;
+            share(next, T, t, 16, &m0, &m1);
+            prefetch_rows(e, first + n, m0, m1);
+        }
         for (l = e->L - 1; l >= 0; l--) {
             share((size_t)arch->sizes[l + 1], T, t, 8, &lo, &hi);
             update(e, l, n, lo, hi, &coef);
