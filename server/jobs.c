@@ -322,6 +322,21 @@ bool jobs_submit(jobs *j, train_request *req, int64_t *id, api_error *e)
     l->loss = l->val_loss = NAN;
     pthread_cond_init(&l->ended_cond, NULL);
     pthread_mutex_lock(&j->lock);
+    if (j->stopping) {
+        /* jobs_stop began while the job was being recorded and has drained
+         * the queue already: nothing would ever run it (and a ?wait=true
+         * handler would hold the daemon's stop forever). End it as jobs_stop
+         * ends queued jobs. */
+        pthread_mutex_unlock(&j->lock);
+        store_job_finish(j->opt.store, l->id, STORE_JOB_FAILED, 0, STOPPED_REASON " before the job started",
+                         err, sizeof err);
+        l->refs = 0;
+        train_request_free(&l->req);
+        free(l->history);
+        pthread_cond_destroy(&l->ended_cond);
+        free(l);
+        return api_fail(e, 503, NULL, "the server is stopping; submit the job again after it restarts");
+    }
     l->next = j->live;
     j->live = l;
     if (j->queue_tail)
