@@ -21,8 +21,10 @@
  * (each thread its share of the batch's rows, 16 at a time): gathering the
  * inputs, the forward of the other layers, the output layer's loss and δ,
  * and the backward δ chain, which needs no barrier from layer to layer.
- * A batch takes four barriers: after the gather, after the first layer,
- * after the δ chain (nobody reads W any more), and after the updates. They
+ * Each thread gathers the whole batch's inputs into buffers of its own (the
+ * largest activations never move between cores). A batch takes three
+ * barriers: after the first layer, after the δ chain (nobody reads W any
+ * more), and after the updates. They
  * spin briefly, then sleep on a futex.
  * Every number is computed by the same operations in the same order whatever
  * the thread count (see sn_kernels.gemm), so parameters after training are
@@ -68,8 +70,11 @@ struct sn_engine {
     int L;        /* layers with weights: n_layers - 1 */
     size_t cap;   /* rows per batch at most; row stride of feature-major buffers */
     int threads;  /* threads that run a batch, the caller included */
-    float *at[SN_MAX_LAYERS];    /* Aᵀ_l, sizes[l] × cap; at[L] holds Zᵀ of the output */
-    float *an[SN_MAX_LAYERS];    /* A_l batch-major, cap × sizes[l], l < L */
+    float *at[SN_MAX_LAYERS];    /* Aᵀ_l, sizes[l] × cap, l ≥ 1; at[L] holds Zᵀ of the output */
+    float *an[SN_MAX_LAYERS];    /* A_l batch-major, cap × sizes[l], 1 ≤ l < L */
+    float *in_t[ENGINE_MAX_THREADS]; /* Aᵀ_0 of each thread: each gathers the whole batch */
+    float *in_n[ENGINE_MAX_THREADS]; /* A_0 of each thread */
+    float *in_block;
     float *dt[SN_MAX_LAYERS];    /* δᵀ_l, sizes[l+1] × cap */
     float *z, *yhat, *dout, *y;  /* output layer batch-major, cap × outputs */
     double *row_loss;            /* loss of each row of the batch */
@@ -163,24 +168,30 @@ static void share(size_t n, int threads, int t, size_t align, size_t *lo, size_t
     *hi = *lo + per < n ? *lo + per : n;
 }
 
-/* Copies (and normalises) batch rows [lo, hi) of the batch starting at `first`. */
-static void gather(sn_engine *e, size_t first, size_t n, size_t lo, size_t hi)
+/* Copies (and normalises) the n rows of the batch starting at `first` into
+ * thread t's own A_0 and Aᵀ_0, and targets [lo, hi) into y. Every thread
+ * gathers the whole batch: the inputs are the largest activations, and a
+ * private copy costs less than handing them between cores every batch. */
+static void gather(sn_engine *e, int t, size_t first, size_t n, size_t lo, size_t hi)
 {
     const sn_net *net = e->net;
     size_t in = (size_t)net->arch.sizes[0], out = (size_t)net->arch.sizes[e->L];
-    for (size_t r = lo; r < hi; r++) {
+    for (size_t r = 0; r < n; r++) {
         size_t src = e->idx ? e->idx[first + r] : first + r;
-        float *dst = e->an[0] + r * in;
+        float *dst = e->in_n[t] + r * in;
         memcpy(dst, e->X + src * in, in * sizeof(float));
         if (net->norm != SN_NORM_NONE)
             for (size_t j = 0; j < in; j++)
                 dst[j] = (dst[j] - net->norm_shift[j]) * net->norm_scale[j];
-        memcpy(e->y + r * out, e->Y + src * out, out * sizeof(float));
+        if (r >= lo && r < hi)
+            memcpy(e->y + r * out, e->Y + src * out, out * sizeof(float));
     }
-    if (hi > lo)
-        e->kern->transpose(e->an[0] + lo * in, hi - lo, in, in, e->at[0] + lo, e->cap);
-    (void)n;
+    e->kern->transpose(e->in_n[t], n, in, in, e->in_t[t], e->cap);
 }
+
+/* Thread t's view of Aᵀ_l and A_l (the inputs are per thread). */
+static const float *act_t(const sn_engine *e, int l, int t) { return l ? e->at[l] : e->in_t[t]; }
+static const float *act_n(const sn_engine *e, int l, int t) { return l ? e->an[l] : e->in_n[t]; }
 
 /* Asks for the next batch's rows [lo, hi) (from `first`) to be brought into
  * cache while this batch's updates run: shuffled rows come from all over X. */
@@ -197,7 +208,7 @@ static void prefetch_rows(const sn_engine *e, size_t first, size_t lo, size_t hi
 
 /* Layer l, output features [lo, hi): Zᵀ = W·Aᵀ + b, then the activation
  * (except on the output layer, which output() finishes). */
-static void forward(sn_engine *e, int l, size_t n, size_t lo, size_t hi)
+static void forward(sn_engine *e, int t, int l, size_t n, size_t lo, size_t hi)
 {
     const sn_net *net = e->net;
     size_t in = (size_t)net->arch.sizes[l], out = (size_t)net->arch.sizes[l + 1];
@@ -207,7 +218,7 @@ static void forward(sn_engine *e, int l, size_t n, size_t lo, size_t hi)
     float *zt = e->at[l + 1];
     if (hi <= lo)
         return;
-    e->kern->gemm(hi - lo, n, in, W + lo * in, in, 1, e->at[l], e->cap, zt + lo * e->cap, e->cap,
+    e->kern->gemm(hi - lo, n, in, W + lo * in, in, 1, act_t(e, l, t), e->cap, zt + lo * e->cap, e->cap,
                   b + lo, hidden && act == SN_ACT_RELU ? SN_GEMM_RELU : 0);
     if (!hidden)
         return;
@@ -241,7 +252,8 @@ static void output(sn_engine *e, size_t n, size_t lo, size_t hi)
 
 /* Gradient and optimizer step of layer l's output features [lo, hi):
  * dW rows = δᵀ rows · A_l, db = row sums of δᵀ, a few rows at a time. */
-static void update(sn_engine *e, int l, size_t n, size_t lo, size_t hi, const sn_adam_coef *coef)
+static void update(sn_engine *e, int t, int l, size_t n, size_t lo, size_t hi,
+                   const sn_adam_coef *coef)
 {
     sn_net *net = e->net;
     size_t in = (size_t)net->arch.sizes[l];
@@ -249,7 +261,7 @@ static void update(sn_engine *e, int l, size_t n, size_t lo, size_t hi, const sn
     for (size_t r0 = lo; r0 < hi; r0 += UPDATE_ROWS) {
         size_t r1 = r0 + UPDATE_ROWS < hi ? r0 + UPDATE_ROWS : hi;
         size_t off = net->w_off[l] + r0 * in;
-        e->kern->gemm(r1 - r0, in, n, d + r0 * e->cap, e->cap, 1, e->an[l], in, e->grad + off, in,
+        e->kern->gemm(r1 - r0, in, n, d + r0 * e->cap, e->cap, 1, act_n(e, l, t), in, e->grad + off, in,
                       NULL, 0);
         sn_opt_apply(e->opt, e->kern, coef, net->params, e->grad, off, (r1 - r0) * in);
     }
@@ -267,7 +279,7 @@ static void update(sn_engine *e, int l, size_t n, size_t lo, size_t hi, const sn
 
 /* Layer l for batch columns [m0, m1): Zᵀ[:, m0:m1] = W·Aᵀ[:, m0:m1] + b, the
  * activation and, for hidden layers, the batch-major copy of those rows. */
-static void forward_cols(sn_engine *e, int l, size_t m0, size_t m1)
+static void forward_cols(sn_engine *e, int t, int l, size_t m0, size_t m1)
 {
     const sn_net *net = e->net;
     size_t in = (size_t)net->arch.sizes[l], out = (size_t)net->arch.sizes[l + 1], m = m1 - m0;
@@ -276,7 +288,7 @@ static void forward_cols(sn_engine *e, int l, size_t m0, size_t m1)
     float *zt = e->at[l + 1] + m0;
     if (m1 <= m0)
         return;
-    e->kern->gemm(out, m, in, net->params + net->w_off[l], in, 1, e->at[l] + m0, e->cap, zt,
+    e->kern->gemm(out, m, in, net->params + net->w_off[l], in, 1, act_t(e, l, t) + m0, e->cap, zt,
                   e->cap, net->params + net->b_off[l], hidden && act == SN_ACT_RELU ? SN_GEMM_RELU : 0);
     if (!hidden)
         return;
@@ -313,20 +325,19 @@ static void run_epoch_part(sn_engine *e, int t)
         size_t n = e->rows - first < e->cap ? e->rows - first : e->cap, lo, hi, m0, m1;
         /* Batch columns of this thread (whole vectors of 16 where possible). */
         share(n, T, t, 16, &m0, &m1);
-        gather(e, first, n, m0, m1);
-        barrier(e);
+        gather(e, t, first, n, m0, m1);
         /* The first layer (the widest weights, as a rule) by output features,
          * so each thread reads only the rows of W it updates; the others by
          * batch columns, which needs no barrier between layers. */
         int l = 0;
         if (e->L > 1) {
             share((size_t)arch->sizes[1], T, t, 8, &lo, &hi);
-            forward(e, 0, n, lo, hi);
+            forward(e, t, 0, n, lo, hi);
             barrier(e);
             l = 1;
         }
         for (; l < e->L; l++)
-            forward_cols(e, l, m0, m1);
+            forward_cols(e, t, l, m0, m1);
         output(e, n, m0, m1);
         for (l = e->L - 1; l > 0; l--)
             backward_cols(e, l, m0, m1);
@@ -348,12 +359,11 @@ static void run_epoch_part(sn_engine *e, int t)
             coef = sn_opt_adam_coef(e->opt, step);
         if (first + n < e->rows) {
             size_t next = e->rows - first - n < e->cap ? e->rows - first - n : e->cap;
-            share(next, T, t, 16, &m0, &m1);
-            prefetch_rows(e, first + n, m0, m1);
+            prefetch_rows(e, first + n, 0, next);
         }
         for (l = e->L - 1; l >= 0; l--) {
             share((size_t)arch->sizes[l + 1], T, t, 8, &lo, &hi);
-            update(e, l, n, lo, hi, &coef);
+            update(e, t, l, n, lo, hi, &coef);
         }
         barrier(e); /* the next batch overwrites what update() read */
     }
@@ -408,7 +418,7 @@ sn_status sn_engine_create(sn_engine **out, sn_net *net, sn_opt_state *opt,
     if ((size_t)threads > 1 + macs / ENGINE_MACS_PER_THREAD)
         threads = (int)(1 + macs / ENGINE_MACS_PER_THREAD);
     /* Buffers: Aᵀ (all layers), A (all but the output), δᵀ, four output blocks; then grad. */
-    for (int l = 0; l <= L; l++)
+    for (int l = 1; l <= L; l++)
         total += (size_t)arch->sizes[l] * (l < L ? 2 : 1);
     for (int l = 0; l < L; l++)
         total += (size_t)arch->sizes[l + 1];
@@ -424,17 +434,23 @@ sn_status sn_engine_create(sn_engine **out, sn_net *net, sn_opt_state *opt,
     *e = (sn_engine){.net = net, .opt = opt, .kern = kern, .L = L, .cap = cap, .threads = threads};
     e->block = malloc(total * sizeof(float));
     e->row_loss = malloc(cap * sizeof(double));
-    if (!e->block || !e->row_loss) {
+    e->in_block = malloc(2 * (size_t)threads * (size_t)arch->sizes[0] * cap * sizeof(float));
+    if (!e->block || !e->row_loss || !e->in_block) {
+        free(e->in_block);
         free(e->block);
         free(e->row_loss);
         free(e);
         return sn_fail(err, SN_ERR_NOMEM, "out of memory for training state");
     }
     float *p = e->block;
-    for (int l = 0; l <= L; l++) {
+    for (int l = 1; l <= L; l++) {
         e->at[l] = p, p += (size_t)arch->sizes[l] * cap;
         if (l < L)
             e->an[l] = p, p += (size_t)arch->sizes[l] * cap;
+    }
+    for (int t = 0; t < threads; t++) {
+        e->in_t[t] = e->in_block + 2 * (size_t)t * (size_t)arch->sizes[0] * cap;
+        e->in_n[t] = e->in_t[t] + (size_t)arch->sizes[0] * cap;
     }
     for (int l = 0; l < L; l++)
         e->dt[l] = p, p += (size_t)arch->sizes[l + 1] * cap;
@@ -479,6 +495,7 @@ void sn_engine_free(sn_engine *e)
         pthread_mutex_destroy(&e->mu);
         pthread_cond_destroy(&e->cv);
     }
+    free(e->in_block);
     free(e->block);
     free(e->row_loss);
     free(e);
