@@ -14,7 +14,7 @@
 build=$1
 unit=$2
 integ=$3
-logs=$build/valgrind
+logs=${VG_LOGS:-$build/valgrind}
 rm -rf "$logs" && mkdir -p "$logs"
 export CK_TIMEOUT_MULTIPLIER="${VG_TIMEOUT_MULTIPLIER:-10}"
 vg="valgrind --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=99 --num-callers=30"
@@ -28,7 +28,7 @@ if [ "${VG_UNIT:-1}" != 0 ]; then
         # Check forks a child per test; each process gets its own log.
         $vg --log-file="$logs/unit-$name.%p.log" "$t" >"$logs/unit-$name.out" 2>&1
         rc=$?
-        tail -n 1 "$logs/unit-$name.out" | sed "s|^|$name: |"
+        grep 'Checks:' "$logs/unit-$name.out" | tail -n 1 | sed "s|^|$name: |"
         [ "$rc" -ne 0 ] && { echo "$name: exit status $rc"; status=1; }
     done
 fi
