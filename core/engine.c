@@ -78,7 +78,7 @@ struct sn_engine {
     float *dt[SN_MAX_LAYERS];    /* δᵀ_l, sizes[l+1] × cap */
     float *z, *yhat, *dout, *y;  /* output layer batch-major, cap × outputs */
     double *row_loss;            /* loss of each row of the batch */
-    float *grad;                 /* dL/dθ, the parameter block's layout */
+    float *gscratch[ENGINE_MAX_THREADS]; /* each thread's gradient rows, UPDATE_ROWS × widest */
     float *block;
     /* the epoch being run */
     const float *X, *Y;
@@ -253,28 +253,30 @@ static void output(sn_engine *e, size_t n, size_t lo, size_t hi)
 /* Gradient and optimizer step of layer l's output features [lo, hi):
  * dW rows = δᵀ rows · A_l, db = row sums of δᵀ, a few rows at a time. */
 static void update(sn_engine *e, int t, int l, size_t n, size_t lo, size_t hi,
-                   const sn_adam_coef *coef)
+                   const sn_adam_coef *coef, int backwards)
 {
     sn_net *net = e->net;
     size_t in = (size_t)net->arch.sizes[l];
     const float *d = e->dt[l];
-    for (size_t r0 = lo; r0 < hi; r0 += UPDATE_ROWS) {
-        size_t r1 = r0 + UPDATE_ROWS < hi ? r0 + UPDATE_ROWS : hi;
-        size_t off = net->w_off[l] + r0 * in;
-        e->kern->gemm(r1 - r0, in, n, d + r0 * e->cap, e->cap, 1, act_n(e, l, t), in, e->grad + off, in,
-                      NULL, 0);
-        sn_opt_apply(e->opt, e->kern, coef, net->params, e->grad, off, (r1 - r0) * in);
-    }
+    float *g = e->gscratch[t];
     if (hi <= lo)
         return;
-    float *db = e->grad + net->b_off[l];
+    /* Chunks in alternating order from batch to batch: the last ones touched
+     * (weights and moments) are still in cache when the next pass starts. */
+    size_t chunks = (hi - lo + UPDATE_ROWS - 1) / UPDATE_ROWS;
+    for (size_t c = 0; c < chunks; c++) {
+        size_t r0 = lo + (backwards ? chunks - 1 - c : c) * UPDATE_ROWS;
+        size_t r1 = r0 + UPDATE_ROWS < hi ? r0 + UPDATE_ROWS : hi;
+        e->kern->gemm(r1 - r0, in, n, d + r0 * e->cap, e->cap, 1, act_n(e, l, t), in, g, in, NULL, 0);
+        sn_opt_apply(e->opt, e->kern, coef, net->params, g, net->w_off[l] + r0 * in, (r1 - r0) * in);
+    }
     for (size_t j = lo; j < hi; j++) {
         float s = 0.0f;
         for (size_t r = 0; r < n; r++)
             s += d[j * e->cap + r];
-        db[j] = s;
+        g[j - lo] = s;
     }
-    sn_opt_apply(e->opt, e->kern, coef, net->params, e->grad, net->b_off[l] + lo, hi - lo);
+    sn_opt_apply(e->opt, e->kern, coef, net->params, g, net->b_off[l] + lo, hi - lo);
 }
 
 /* Layer l for batch columns [m0, m1): Zᵀ[:, m0:m1] = W·Aᵀ[:, m0:m1] + b, the
@@ -363,7 +365,7 @@ static void run_epoch_part(sn_engine *e, int t)
         }
         for (l = e->L - 1; l >= 0; l--) {
             share((size_t)arch->sizes[l + 1], T, t, 8, &lo, &hi);
-            update(e, t, l, n, lo, hi, &coef);
+            update(e, t, l, n, lo, hi, &coef, (int)(step & 1));
         }
         barrier(e); /* the next batch overwrites what update() read */
     }
@@ -417,7 +419,8 @@ sn_status sn_engine_create(sn_engine **out, sn_net *net, sn_opt_state *opt,
         threads = ENGINE_MAX_THREADS;
     if ((size_t)threads > 1 + macs / ENGINE_MACS_PER_THREAD)
         threads = (int)(1 + macs / ENGINE_MACS_PER_THREAD);
-    /* Buffers: Aᵀ (all layers), A (all but the output), δᵀ, four output blocks; then grad. */
+    /* Buffers: Aᵀ and A of the layers after the first, δᵀ, four output blocks; then a
+     * gradient scratch per thread. */
     for (int l = 1; l <= L; l++)
         total += (size_t)arch->sizes[l] * (l < L ? 2 : 1);
     for (int l = 0; l < L; l++)
@@ -425,7 +428,8 @@ sn_status sn_engine_create(sn_engine **out, sn_net *net, sn_opt_state *opt,
     total += 4 * outs;
     if (total > SIZE_MAX / sizeof(float) / cap / 2)
         return sn_fail(err, SN_ERR_INVALID, "a batch of %zu rows is too large", cap);
-    total = total * cap + net->n_params;
+    size_t width = (size_t)sn_arch_max_width(arch), scratch = UPDATE_ROWS * width;
+    total = total * cap + (size_t)threads * scratch;
     sn_engine *e = calloc(1, sizeof *e + (size_t)threads * sizeof(worker_arg));
     if (!e)
         return sn_fail(err, SN_ERR_NOMEM, "out of memory for training state");
@@ -458,7 +462,8 @@ sn_status sn_engine_create(sn_engine **out, sn_net *net, sn_opt_state *opt,
     e->yhat = p, p += outs * cap;
     e->dout = p, p += outs * cap;
     e->y = p, p += outs * cap;
-    e->grad = p;
+    for (int t = 0; t < threads; t++)
+        e->gscratch[t] = p, p += scratch;
     atomic_init(&e->bar_count, 0);
     atomic_init(&e->bar_gen, 0);
     atomic_init(&e->bar_sleepers, 0);

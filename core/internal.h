@@ -140,10 +140,11 @@ void sn_opt_state_free(sn_opt_state *s);
 void sn_opt_step(sn_opt_state *s, float *params, const float *grad);
 /* The pieces of a step, for callers that split the block among threads:
  * Adam's constants for step number `step` (1-based), and the update of
- * params[from, from+len) on kernel path k (NULL: the process's). */
+ * params[from, from+len) by the gradient g[0, len) on kernel path k (NULL:
+ * the process's). */
 sn_adam_coef sn_opt_adam_coef(const sn_opt_state *s, long step);
 void sn_opt_apply(const sn_opt_state *s, const sn_kernels *k, const sn_adam_coef *coef,
-                  float *params, const float *grad, size_t from, size_t len);
+                  float *params, const float *g, size_t from, size_t len);
 
 /* ---- the training step over a thread pool (engine.c) ---- */
 typedef struct sn_engine sn_engine;

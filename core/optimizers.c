@@ -43,11 +43,10 @@ sn_adam_coef sn_opt_adam_coef(const sn_opt_state *s, long step)
 }
 
 void sn_opt_apply(const sn_opt_state *s, const sn_kernels *k, const sn_adam_coef *coef,
-                  float *restrict params, const float *restrict grad, size_t from, size_t len)
+                  float *restrict params, const float *restrict g, size_t from, size_t len)
 {
     const float lr = s->opt.learning_rate;
     float *restrict p = params + from, *restrict m = s->m ? s->m + from : NULL;
-    const float *restrict g = grad + from;
     switch (s->opt.type) {
     case SN_OPT_SGD:
         for (size_t i = 0; i < len; i++)
