@@ -19,7 +19,9 @@
  * Seeded: CRASH_SEED (default 20261204) picks every delay and size, and is
  * printed; CRASH_ROUNDS (default 32) sets the number of kills. Rounds take a
  * few hundred milliseconds each, so the suite stays well under a minute,
- * also under the sanitizers.
+ * also under the sanitizers. Under valgrind (CK_TIMEOUT_MULTIPLIER set) the
+ * delays before each kill stretch by that factor, so that work still gets
+ * done between kills.
  */
 #include <arpa/inet.h>
 #include <check.h>
@@ -379,6 +381,8 @@ START_TEST(sigkill_at_random_moments)
 {
     unsigned seed = env_number("CRASH_SEED", DEFAULT_SEED);
     unsigned rounds = env_number("CRASH_ROUNDS", DEFAULT_ROUNDS);
+    unsigned slow = env_number("CK_TIMEOUT_MULTIPLIER", 1);
+    slow = slow ? slow : 1;
     fprintf(stderr, "test_crash: seed %u, %u rounds (CRASH_SEED, CRASH_ROUNDS)\n", seed, rounds);
     rng_state = seed;
     srv = server_start((const char *[]){"--workers", "2", "--threads", "1", NULL});
@@ -398,7 +402,7 @@ START_TEST(sigkill_at_random_moments)
         /* Mostly within the first few hundred ms; now and then at once. */
         unsigned delay = rng_range(&rng_state, 0, 9) == 0 ? rng_range(&rng_state, 1, 20)
                                                            : rng_range(&rng_state, 30, 400);
-        usleep(delay * 1000);
+        usleep(delay * 1000 * slow);
         kill(srv->pid, SIGKILL);
         int status;
         waitpid(srv->pid, &status, 0);
