@@ -58,11 +58,6 @@
 #define SPINS_BEFORE_SLEEP 2000
 #define TINY_MACS 4096 /* below this per batch, the portable kernels (no SIMD set-up) */
 
-/* A cache line of its own for what one thread writes often. */
-typedef struct {
-    _Alignas(64) double loss;
-} thread_slot;
-
 struct sn_engine {
     sn_net *net;
     sn_opt_state *opt;
@@ -97,7 +92,6 @@ struct sn_engine {
     _Alignas(64) atomic_uint bar_count;
     _Alignas(64) atomic_uint bar_gen;
     atomic_uint bar_sleepers;
-    thread_slot slot[ENGINE_MAX_THREADS];
 };
 
 static void cpu_relax(void)
@@ -430,7 +424,11 @@ sn_status sn_engine_create(sn_engine **out, sn_net *net, sn_opt_state *opt,
         return sn_fail(err, SN_ERR_INVALID, "a batch of %zu rows is too large", cap);
     size_t width = (size_t)sn_arch_max_width(arch), scratch = UPDATE_ROWS * width;
     total = total * cap + (size_t)threads * scratch;
-    sn_engine *e = calloc(1, sizeof *e + (size_t)threads * sizeof(worker_arg));
+    /* The struct holds 64-byte aligned barrier words: allocate it so aligned. */
+    size_t bytes = (sizeof(sn_engine) + (size_t)threads * sizeof(worker_arg) + 63) / 64 * 64;
+    sn_engine *e = aligned_alloc(64, bytes);
+    if (e)
+        memset(e, 0, bytes);
     if (!e)
         return sn_fail(err, SN_ERR_NOMEM, "out of memory for training state");
     if (macs < TINY_MACS)
