@@ -4,11 +4,20 @@
  * The hot path: resolve the version and fetch the network from the cache (no
  * database query once warm), run the core's forward pass, answer.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "handlers.h"
+
+static bool all_finite(const float *y, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(y[i]))
+            return false;
+    return true;
+}
 
 /* Index of the largest of n outputs. */
 static size_t argmax(const float *y, size_t n)
@@ -64,6 +73,11 @@ static void predict_answer(http_request *req, http_response *res, predict_reques
         http_problem(res, 503, NULL, "out of memory for %zu rows", p->rows);
     } else if (sn_predict(m->net, p->inputs, p->rows, y, &err) != SN_OK) {
         http_problem(res, 400, field, "%s", err.message);
+    } else if (!all_finite(y, p->rows * outs)) { /* never answer poisoned numbers */
+        http_problem(res, 422, field,
+                     "model %s version %lld gives outputs too large for 32-bit floats for these %s "
+                     "(its weights overflow); check the inputs' scale or the version's parameters",
+                     p->model, (long long)m->version, field);
     } else {
         cJSON *out = cJSON_CreateObject();
         cJSON *values = p->single ? cJSON_CreateArray() : codec_matrix(y, p->rows, outs);

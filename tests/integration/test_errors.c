@@ -404,6 +404,27 @@ START_TEST(wrong_content_type_415)
 }
 END_TEST
 
+/* --------------------------------------------- outputs beyond float32 */
+
+START_TEST(overflowing_outputs_422)
+{
+    /* Weights near float32's limit overflow for large inputs: the answer is a
+     * problem, never null or infinite outputs; small inputs still answer. */
+    http_reply r = http_post(srv, "/model/huge/versions",
+                             "{\"layers\":[2,1],\"activation\":[\"linear\"],"
+                             "\"parameters\":[{\"W\":[[3e38,3e38]],\"b\":[0]}]}", NULL);
+    ck_assert_msg(r.status == 201, "import: %ld %s", r.status, r.body);
+    http_reply_free(&r);
+    r = http_post(srv, "/predict", "{\"model\":\"huge\",\"inputs\":[[10,10]]}", NULL);
+    bad_request c = {"POST", "/predict", "", 422, "inputs", "too large"};
+    expect_problem(&r, &c);
+    http_reply_free(&r);
+    r = http_post(srv, "/predict", "{\"model\":\"huge\",\"inputs\":[[0.001,0]]}", NULL);
+    ck_assert_msg(r.status == 200, "%ld %s", r.status, r.body);
+    http_reply_free(&r);
+}
+END_TEST
+
 /* ------------------------------------------------------- a diverging job */
 
 START_TEST(divergence_422_no_version)
@@ -527,6 +548,7 @@ int main(void)
     tcase_add_test(tc, wrong_methods_405);
     tcase_add_test(tc, wrong_content_type_415);
     tcase_add_test(tc, divergence_422_no_version);
+    tcase_add_test(tc, overflowing_outputs_422);
     tc = tcase(s, "max-body 1K", start_small_body);
     tcase_add_test(tc, body_over_max_413);
 
