@@ -187,8 +187,9 @@ static void gather(sn_engine *e, int t, size_t first, size_t n, size_t lo, size_
 static const float *act_t(const sn_engine *e, int l, int t) { return l ? e->at[l] : e->in_t[t]; }
 static const float *act_n(const sn_engine *e, int l, int t) { return l ? e->an[l] : e->in_n[t]; }
 
-/* Asks for the next batch's rows [lo, hi) (from `first`) to be brought into
- * cache while this batch's updates run: shuffled rows come from all over X. */
+/* Asks for rows [lo, hi) of the batch starting at `first` to be brought into
+ * L2: shuffled rows come from all over X, and a gather that waits for each
+ * of them in turn costs several times the copy itself. */
 static void prefetch_rows(const sn_engine *e, size_t first, size_t lo, size_t hi)
 {
     size_t in = (size_t)e->net->arch.sizes[0] * sizeof(float);
@@ -196,7 +197,7 @@ static void prefetch_rows(const sn_engine *e, size_t first, size_t lo, size_t hi
         size_t src = e->idx ? e->idx[first + r] : first + r;
         const char *row = (const char *)(e->X + src * (size_t)e->net->arch.sizes[0]);
         for (size_t off = 0; off < in; off += 64)
-            __builtin_prefetch(row + off);
+            __builtin_prefetch(row + off, 0, 1);
     }
 }
 
@@ -247,7 +248,7 @@ static void output(sn_engine *e, size_t n, size_t lo, size_t hi)
 /* Gradient and optimizer step of layer l's output features [lo, hi):
  * dW rows = δᵀ rows · A_l, db = row sums of δᵀ, a few rows at a time. */
 static void update(sn_engine *e, int t, int l, size_t n, size_t lo, size_t hi,
-                   const sn_adam_coef *coef, int backwards)
+                   const sn_adam_coef *coef, int backwards, size_t pf_first, size_t pf_rows)
 {
     sn_net *net = e->net;
     size_t in = (size_t)net->arch.sizes[l];
@@ -263,6 +264,10 @@ static void update(sn_engine *e, int t, int l, size_t n, size_t lo, size_t hi,
         size_t r1 = r0 + UPDATE_ROWS < hi ? r0 + UPDATE_ROWS : hi;
         e->kern->gemm(r1 - r0, in, n, d + r0 * e->cap, e->cap, 1, act_n(e, l, t), in, g, in, NULL, 0);
         sn_opt_apply(e->opt, e->kern, coef, net->params, g, net->w_off[l] + r0 * in, (r1 - r0) * in);
+        /* A slice of the next batch's input rows after each chunk: spread out,
+         * they are requested while there is work to hide the latency behind,
+         * and late enough not to be evicted by the updates before use. */
+        prefetch_rows(e, pf_first, pf_rows * c / chunks, pf_rows * (c + 1) / chunks);
     }
     for (size_t j = lo; j < hi; j++) {
         float s = 0.0f;
@@ -353,13 +358,10 @@ static void run_epoch_part(sn_engine *e, int t)
         ++step;
         if (e->opt->opt.type == SN_OPT_ADAM)
             coef = sn_opt_adam_coef(e->opt, step);
-        if (first + n < e->rows) {
-            size_t next = e->rows - first - n < e->cap ? e->rows - first - n : e->cap;
-            prefetch_rows(e, first + n, 0, next);
-        }
+        size_t next = e->rows - first - n < e->cap ? e->rows - first - n : e->cap;
         for (l = e->L - 1; l >= 0; l--) {
             share((size_t)arch->sizes[l + 1], T, t, 8, &lo, &hi);
-            update(e, t, l, n, lo, hi, &coef, (int)(step & 1));
+            update(e, t, l, n, lo, hi, &coef, (int)(step & 1), first + n, l == 0 ? next : 0);
         }
         barrier(e); /* the next batch overwrites what update() read */
     }
