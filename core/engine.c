@@ -24,8 +24,8 @@
  * Each thread gathers the whole batch's inputs into buffers of its own (the
  * largest activations never move between cores). A batch takes three
  * barriers: after the first layer, after the δ chain (nobody reads W any
- * more), and after the updates. They
- * spin briefly, then sleep on a futex.
+ * more), and after the updates. They spin briefly, then sleep on a futex.
+ *
  * Every number is computed by the same operations in the same order whatever
  * the thread count (see sn_kernels.gemm), so parameters after training are
  * bit-identical for 1, 2 or more threads; the loss is summed row by row in
