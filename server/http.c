@@ -451,9 +451,11 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     if (srv->opt.observe) srv->opt.observe(srv->opt.app, req->route, req->status, ms / 1e3);
     if (!srv->opt.quiet) {
         /* One fprintf: stdio locks the stream, so lines never interleave.
-         * The Authorization header is never logged. */
-        fprintf(stderr, "http: %s %s %u %" PRIu64 "B %.1fms%s\n", req->method, req->path,
-                req->status, req->bytes, ms,
+         * The Authorization header is never logged. Tenths of a millisecond
+         * in integers: %f's formatting costs more than the rest of the line. */
+        uint64_t tenths = (uint64_t)(ms * 10 + 0.5);
+        fprintf(stderr, "http: %s %s %u %" PRIu64 "B %" PRIu64 ".%" PRIu64 "ms%s\n", req->method,
+                req->path, req->status, req->bytes, tenths / 10, tenths % 10,
                 why == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (connection ended early)");
     }
     if (req->stream_state) req->route->stream->release(req->stream_state);
