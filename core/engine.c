@@ -21,10 +21,16 @@
  * (each thread its share of the batch's rows, 16 at a time): gathering the
  * inputs, the forward of the other layers, the output layer's loss and δ,
  * and the backward δ chain, which needs no barrier from layer to layer.
- * Each thread gathers the whole batch's inputs into buffers of its own (the
- * largest activations never move between cores). A batch takes three
- * barriers: after the first layer, after the δ chain (nobody reads W any
- * more), and after the updates. They spin briefly, then sleep on a futex.
+ * Inputs, targets and A_l come in two sets of buffers, for alternate batches:
+ * each thread gathers its share of the next batch's rows during this one's
+ * δ chain, and a batch's first-layer forward starts as soon as this thread's
+ * updates of the batch before are done, since it touches only its own rows
+ * of W_0 and the other set of buffers. A batch takes two barriers: after the
+ * first layer (every update of the batch before, every row of A_1 done), and
+ * after the δ chain (nobody reads W any more; the next inputs are in); an
+ * epoch adds one at its start (the first batch's inputs) and one at its end
+ * (its last updates). They spin briefly, for a while that adapts to how
+ * long waits turn out (see barrier()), then sleep on a futex.
  *
  * Every number is computed by the same operations in the same order whatever
  * the thread count (see sn_kernels.gemm), so parameters after training are
@@ -55,7 +61,8 @@
 #define ENGINE_MAX_THREADS 64
 #define ENGINE_MACS_PER_THREAD (1u << 20) /* multiply-adds of a batch per thread, at least */
 #define UPDATE_ROWS 24 /* rows of dW computed, then updated, while they are in cache (4 tiles) */
-#define SPINS_BEFORE_SLEEP 2000
+#define SPINS_MAX 2000 /* pauses before sleeping in a barrier, at most (about 20 µs) ... */
+#define SPINS_MIN 64   /* ... and at least */
 #define TINY_MACS 4096 /* below this per batch, the portable kernels (no SIMD set-up) */
 
 struct sn_engine {
@@ -66,12 +73,13 @@ struct sn_engine {
     size_t cap;   /* rows per batch at most; row stride of feature-major buffers */
     int threads;  /* threads that run a batch, the caller included */
     float *at[SN_MAX_LAYERS];    /* Aᵀ_l, sizes[l] × cap, l ≥ 1; at[L] holds Zᵀ of the output */
-    float *an[SN_MAX_LAYERS];    /* A_l batch-major, cap × sizes[l], 1 ≤ l < L */
-    float *in_t[ENGINE_MAX_THREADS]; /* Aᵀ_0 of each thread: each gathers the whole batch */
-    float *in_n[ENGINE_MAX_THREADS]; /* A_0 of each thread */
+    float *an[2][SN_MAX_LAYERS]; /* A_l batch-major, cap × sizes[l], 1 ≤ l < L, two batches */
+    float *in_t[2];              /* Aᵀ_0 of this batch and the next, alternately */
+    float *in_n[2];              /* A_0 likewise */
     float *in_block;
     float *dt[SN_MAX_LAYERS];    /* δᵀ_l, sizes[l+1] × cap */
-    float *z, *yhat, *dout, *y;  /* output layer batch-major, cap × outputs */
+    float *z, *yhat, *dout;      /* output layer batch-major, cap × outputs */
+    float *y[2];                 /* targets of this batch and the next, alternately */
     double *row_loss;            /* loss of each row of the batch */
     float *gscratch[ENGINE_MAX_THREADS]; /* each thread's gradient rows, UPDATE_ROWS × widest */
     float *block;
@@ -124,8 +132,13 @@ static void wake_all(atomic_uint *word)
 /* Barrier for the threads of a batch: the last to arrive bumps bar_gen. The
  * others spin a little (phases last microseconds), then sleep on a futex, so
  * that a machine with more runnable threads than cores does not lose whole
- * time slices to spinning. sleepers tells the last one whether to wake anyone. */
-static void barrier(sn_engine *e)
+ * time slices to spinning. sleepers tells the last one whether to wake anyone.
+ * How long thread t spins adapts, as an adaptive mutex does: a wait that ends
+ * while spinning lengthens it, one that had to sleep halves it. On a quiet
+ * machine the others arrive within microseconds and it stays long; when
+ * other processes hold the cores, the thread we wait for is often not
+ * running, and spinning would only keep it off this core. */
+static void barrier(sn_engine *e, unsigned *spin_limit)
 {
     if (e->threads == 1)
         return;
@@ -137,16 +150,24 @@ static void barrier(sn_engine *e)
             wake_all(&e->bar_gen);
         return;
     }
+    unsigned limit = *spin_limit;
+    int slept = 0;
     for (unsigned spins = 0; atomic_load_explicit(&e->bar_gen, memory_order_acquire) == g; spins++) {
-        if (spins < SPINS_BEFORE_SLEEP) {
+        if (spins < limit) {
             cpu_relax();
             continue;
         }
+        slept = 1;
         atomic_fetch_add(&e->bar_sleepers, 1);
         if (atomic_load(&e->bar_gen) == g)
             wait_change(&e->bar_gen, g);
         atomic_fetch_sub(&e->bar_sleepers, 1);
     }
+    if (slept)
+        limit = limit / 2 > SPINS_MIN ? limit / 2 : SPINS_MIN;
+    else
+        limit = limit + limit / 8 < SPINS_MAX ? limit + limit / 8 : SPINS_MAX;
+    *spin_limit = limit;
 }
 
 /* Thread t's share [*lo, *hi) of n items, in chunks of `align`. */
@@ -162,30 +183,32 @@ static void share(size_t n, int threads, int t, size_t align, size_t *lo, size_t
     *hi = *lo + per < n ? *lo + per : n;
 }
 
-/* Copies (and normalises) the n rows of the batch starting at `first` into
- * thread t's own A_0 and Aᵀ_0, and targets [lo, hi) into y. Every thread
- * gathers the whole batch: the inputs are the largest activations, and a
- * private copy costs less than handing them between cores every batch. */
-static void gather(sn_engine *e, int t, size_t first, size_t n, size_t lo, size_t hi)
+/* Copies (and normalises) rows [lo, hi) of the batch starting at `first`
+ * into input buffer b (A_0 and those columns of Aᵀ_0), and their targets
+ * into y. Each thread gathers its share of the rows, while the batch before
+ * is still being updated (from the other buffer): gathering every row on
+ * every thread would be work that does not shrink with more threads. */
+static void gather(sn_engine *e, int b, size_t first, size_t lo, size_t hi)
 {
     const sn_net *net = e->net;
     size_t in = (size_t)net->arch.sizes[0], out = (size_t)net->arch.sizes[e->L];
-    for (size_t r = 0; r < n; r++) {
+    if (hi <= lo)
+        return;
+    for (size_t r = lo; r < hi; r++) {
         size_t src = e->idx ? e->idx[first + r] : first + r;
-        float *dst = e->in_n[t] + r * in;
+        float *dst = e->in_n[b] + r * in;
         memcpy(dst, e->X + src * in, in * sizeof(float));
         if (net->norm != SN_NORM_NONE)
             for (size_t j = 0; j < in; j++)
                 dst[j] = (dst[j] - net->norm_shift[j]) * net->norm_scale[j];
-        if (r >= lo && r < hi)
-            memcpy(e->y + r * out, e->Y + src * out, out * sizeof(float));
+        memcpy(e->y[b] + r * out, e->Y + src * out, out * sizeof(float));
     }
-    e->kern->transpose(e->in_n[t], n, in, in, e->in_t[t], e->cap);
+    e->kern->transpose(e->in_n[b] + lo * in, hi - lo, in, in, e->in_t[b] + lo, e->cap);
 }
 
-/* Thread t's view of Aᵀ_l and A_l (the inputs are per thread). */
-static const float *act_t(const sn_engine *e, int l, int t) { return l ? e->at[l] : e->in_t[t]; }
-static const float *act_n(const sn_engine *e, int l, int t) { return l ? e->an[l] : e->in_n[t]; }
+/* Aᵀ_l and A_l (the inputs from buffer b). */
+static const float *act_t(const sn_engine *e, int l, int b) { return l ? e->at[l] : e->in_t[b]; }
+static const float *act_n(const sn_engine *e, int l, int b) { return l ? e->an[b][l] : e->in_n[b]; }
 
 /* Asks for rows [lo, hi) of the batch starting at `first` to be brought into
  * L2: shuffled rows come from all over X, and a gather that waits for each
@@ -203,7 +226,7 @@ static void prefetch_rows(const sn_engine *e, size_t first, size_t lo, size_t hi
 
 /* Layer l, output features [lo, hi): Zᵀ = W·Aᵀ + b, then the activation
  * (except on the output layer, which output() finishes). */
-static void forward(sn_engine *e, int t, int l, size_t n, size_t lo, size_t hi)
+static void forward(sn_engine *e, int buf, int l, size_t n, size_t lo, size_t hi)
 {
     const sn_net *net = e->net;
     size_t in = (size_t)net->arch.sizes[l], out = (size_t)net->arch.sizes[l + 1];
@@ -213,7 +236,7 @@ static void forward(sn_engine *e, int t, int l, size_t n, size_t lo, size_t hi)
     float *zt = e->at[l + 1];
     if (hi <= lo)
         return;
-    e->kern->gemm(hi - lo, n, in, W + lo * in, in, 1, act_t(e, l, t), e->cap, zt + lo * e->cap, e->cap,
+    e->kern->gemm(hi - lo, n, in, W + lo * in, in, 1, act_t(e, l, buf), e->cap, zt + lo * e->cap, e->cap,
                   b + lo, hidden && act == SN_ACT_RELU ? SN_GEMM_RELU : 0);
     if (!hidden)
         return;
@@ -224,17 +247,17 @@ static void forward(sn_engine *e, int t, int l, size_t n, size_t lo, size_t hi)
             for (size_t j = lo; j < hi; j++)
                 sn_act_forward(act, zt + j * e->cap, 1, n);
     }
-    e->kern->transpose(zt + lo * e->cap, hi - lo, n, e->cap, e->an[l + 1] + lo, out);
+    e->kern->transpose(zt + lo * e->cap, hi - lo, n, e->cap, e->an[buf][l + 1] + lo, out);
 }
 
 /* Batch rows [lo, hi) of the output layer: activation, loss of each row and δ. */
-static void output(sn_engine *e, size_t n, size_t lo, size_t hi)
+static void output(sn_engine *e, int b, size_t n, size_t lo, size_t hi)
 {
     const sn_arch *arch = &e->net->arch;
     size_t outs = (size_t)arch->sizes[e->L], m = hi - lo;
     if (hi <= lo)
         return;
-    float *z = e->z + lo * outs, *yhat = e->yhat + lo * outs, *y = e->y + lo * outs;
+    float *z = e->z + lo * outs, *yhat = e->yhat + lo * outs, *y = e->y[b] + lo * outs;
     e->kern->transpose(e->at[e->L] + lo, outs, m, e->cap, z, outs);
     memcpy(yhat, z, m * outs * sizeof(float));
     sn_act_forward(arch->act[e->L - 1], yhat, m, outs);
@@ -247,8 +270,9 @@ static void output(sn_engine *e, size_t n, size_t lo, size_t hi)
 
 /* Gradient and optimizer step of layer l's output features [lo, hi):
  * dW rows = δᵀ rows · A_l, db = row sums of δᵀ, a few rows at a time. */
-static void update(sn_engine *e, int t, int l, size_t n, size_t lo, size_t hi,
-                   const sn_adam_coef *coef, int backwards, size_t pf_first, size_t pf_rows)
+static void update(sn_engine *e, int t, int b, int l, size_t n, size_t lo, size_t hi,
+                   const sn_adam_coef *coef, int backwards, size_t pf_first, size_t pf_lo,
+                   size_t pf_hi)
 {
     sn_net *net = e->net;
     size_t in = (size_t)net->arch.sizes[l];
@@ -262,12 +286,13 @@ static void update(sn_engine *e, int t, int l, size_t n, size_t lo, size_t hi,
     for (size_t c = 0; c < chunks; c++) {
         size_t r0 = lo + (backwards ? chunks - 1 - c : c) * UPDATE_ROWS;
         size_t r1 = r0 + UPDATE_ROWS < hi ? r0 + UPDATE_ROWS : hi;
-        e->kern->gemm(r1 - r0, in, n, d + r0 * e->cap, e->cap, 1, act_n(e, l, t), in, g, in, NULL, 0);
+        e->kern->gemm(r1 - r0, in, n, d + r0 * e->cap, e->cap, 1, act_n(e, l, b), in, g, in, NULL, 0);
         sn_opt_apply(e->opt, e->kern, coef, net->params, g, net->w_off[l] + r0 * in, (r1 - r0) * in);
         /* A slice of the next batch's input rows after each chunk: spread out,
          * they are requested while there is work to hide the latency behind,
          * and late enough not to be evicted by the updates before use. */
-        prefetch_rows(e, pf_first, pf_rows * c / chunks, pf_rows * (c + 1) / chunks);
+        prefetch_rows(e, pf_first, pf_lo + (pf_hi - pf_lo) * c / chunks,
+                      pf_lo + (pf_hi - pf_lo) * (c + 1) / chunks);
     }
     for (size_t j = lo; j < hi; j++) {
         float s = 0.0f;
@@ -280,7 +305,7 @@ static void update(sn_engine *e, int t, int l, size_t n, size_t lo, size_t hi,
 
 /* Layer l for batch columns [m0, m1): Zᵀ[:, m0:m1] = W·Aᵀ[:, m0:m1] + b, the
  * activation and, for hidden layers, the batch-major copy of those rows. */
-static void forward_cols(sn_engine *e, int t, int l, size_t m0, size_t m1)
+static void forward_cols(sn_engine *e, int b, int l, size_t m0, size_t m1)
 {
     const sn_net *net = e->net;
     size_t in = (size_t)net->arch.sizes[l], out = (size_t)net->arch.sizes[l + 1], m = m1 - m0;
@@ -289,14 +314,14 @@ static void forward_cols(sn_engine *e, int t, int l, size_t m0, size_t m1)
     float *zt = e->at[l + 1] + m0;
     if (m1 <= m0)
         return;
-    e->kern->gemm(out, m, in, net->params + net->w_off[l], in, 1, act_t(e, l, t) + m0, e->cap, zt,
+    e->kern->gemm(out, m, in, net->params + net->w_off[l], in, 1, act_t(e, l, b) + m0, e->cap, zt,
                   e->cap, net->params + net->b_off[l], hidden && act == SN_ACT_RELU ? SN_GEMM_RELU : 0);
     if (!hidden)
         return;
     if (act != SN_ACT_RELU)
         for (size_t j = 0; j < out; j++)
             sn_act_forward(act, zt + j * e->cap, 1, m);
-    e->kern->transpose(zt, out, m, e->cap, e->an[l + 1] + m0 * out, out);
+    e->kern->transpose(zt, out, m, e->cap, e->an[b][l + 1] + m0 * out, out);
 }
 
 /* δᵀ_{l-1}[:, m0:m1] = (W_lᵀ·δᵀ_l[:, m0:m1]) ⊙ act'. */
@@ -322,27 +347,46 @@ static void run_epoch_part(sn_engine *e, int t)
     const sn_arch *arch = &e->net->arch;
     int T = e->threads;
     long step = e->opt->step;
-    for (size_t first = 0; first < e->rows; first += e->cap) {
+    int cur = 0; /* buffers of this batch; the next batch's are the others */
+    unsigned spin = SPINS_MAX; /* see barrier() */
+    if (e->rows) {
+        size_t n = e->rows < e->cap ? e->rows : e->cap, g0, g1;
+        size_t n2 = e->rows - n < e->cap ? e->rows - n : e->cap; /* the second batch */
+        share(n, T, t, 16, &g0, &g1);
+        gather(e, cur, 0, g0, g1);
+        share(n2, T, t, 16, &g0, &g1);
+        prefetch_rows(e, n, g0, g1); /* gathered during the first batch */
+        barrier(e, &spin);
+    }
+    for (size_t first = 0; first < e->rows; first += e->cap, cur ^= 1) {
         size_t n = e->rows - first < e->cap ? e->rows - first : e->cap, lo, hi, m0, m1;
         /* Batch columns of this thread (whole vectors of 16 where possible). */
         share(n, T, t, 16, &m0, &m1);
-        gather(e, t, first, n, m0, m1);
         /* The first layer (the widest weights, as a rule) by output features,
          * so each thread reads only the rows of W it updates; the others by
-         * batch columns, which needs no barrier between layers. */
+         * batch columns, which needs no barrier between layers. The first
+         * layer's forward follows the updates of the batch before without a
+         * barrier: it touches only this thread's rows of W_0 and this batch's
+         * buffers (inputs, A_1), not those the other threads' updates read. */
         int l = 0;
         if (e->L > 1) {
             share((size_t)arch->sizes[1], T, t, 8, &lo, &hi);
-            forward(e, t, 0, n, lo, hi);
-            barrier(e);
+            forward(e, cur, 0, n, lo, hi);
             l = 1;
         }
+        barrier(e, &spin); /* every update of the batch before, and every row of A_1, are complete */
         for (; l < e->L; l++)
-            forward_cols(e, t, l, m0, m1);
-        output(e, n, m0, m1);
+            forward_cols(e, cur, l, m0, m1);
+        output(e, cur, n, m0, m1);
         for (l = e->L - 1; l > 0; l--)
             backward_cols(e, l, m0, m1);
-        barrier(e); /* every δ and row loss is complete; nobody reads W any more */
+        /* This thread's rows of the next batch, into the other buffers (last
+         * read by the updates of the batch before, which the barrier above
+         * waited for); prefetched during the first layer's updates. */
+        size_t rest = e->rows - first - n, next = rest < e->cap ? rest : e->cap, p0, p1;
+        share(next, T, t, 16, &p0, &p1);
+        gather(e, cur ^ 1, first + n, p0, p1);
+        barrier(e, &spin); /* every δ, row loss and next input is complete; nobody reads W any more */
         double loss = 0;
         for (size_t r = 0; r < n; r++)
             loss += e->row_loss[r];
@@ -358,13 +402,16 @@ static void run_epoch_part(sn_engine *e, int t)
         ++step;
         if (e->opt->opt.type == SN_OPT_ADAM)
             coef = sn_opt_adam_coef(e->opt, step);
-        size_t next = e->rows - first - n < e->cap ? e->rows - first - n : e->cap;
+        /* The rows of the batch after next that this thread will gather. */
+        size_t after = rest - next < e->cap ? rest - next : e->cap, q0, q1;
+        share(after, T, t, 16, &q0, &q1);
         for (l = e->L - 1; l >= 0; l--) {
             share((size_t)arch->sizes[l + 1], T, t, 8, &lo, &hi);
-            update(e, t, l, n, lo, hi, &coef, (int)(step & 1), first + n, l == 0 ? next : 0);
+            update(e, t, cur, l, n, lo, hi, &coef, (int)(step & 1), first + n + next, l ? 0 : q0,
+                   l ? 0 : q1);
         }
-        barrier(e); /* the next batch overwrites what update() read */
     }
+    barrier(e, &spin); /* the epoch's last updates are complete */
 }
 
 /* Workers receive their index through this small table, one entry per thread. */
@@ -418,10 +465,10 @@ sn_status sn_engine_create(sn_engine **out, sn_net *net, sn_opt_state *opt,
     /* Buffers: Aᵀ and A of the layers after the first, δᵀ, four output blocks; then a
      * gradient scratch per thread. */
     for (int l = 1; l <= L; l++)
-        total += (size_t)arch->sizes[l] * (l < L ? 2 : 1);
+        total += (size_t)arch->sizes[l] * (l < L ? 3 : 1);
     for (int l = 0; l < L; l++)
         total += (size_t)arch->sizes[l + 1];
-    total += 4 * outs;
+    total += 5 * outs;
     if (total > SIZE_MAX / sizeof(float) / cap / 2)
         return sn_fail(err, SN_ERR_INVALID, "a batch of %zu rows is too large", cap);
     size_t width = (size_t)sn_arch_max_width(arch), scratch = UPDATE_ROWS * width;
@@ -438,7 +485,8 @@ sn_status sn_engine_create(sn_engine **out, sn_net *net, sn_opt_state *opt,
     *e = (sn_engine){.net = net, .opt = opt, .kern = kern, .L = L, .cap = cap, .threads = threads};
     e->block = malloc(total * sizeof(float));
     e->row_loss = malloc(cap * sizeof(double));
-    e->in_block = malloc(2 * (size_t)threads * (size_t)arch->sizes[0] * cap * sizeof(float));
+    size_t in_bytes = 4 * (size_t)arch->sizes[0] * cap * sizeof(float);
+    e->in_block = aligned_alloc(64, (in_bytes + 63) / 64 * 64);
     if (!e->block || !e->row_loss || !e->in_block) {
         free(e->in_block);
         free(e->block);
@@ -450,18 +498,20 @@ sn_status sn_engine_create(sn_engine **out, sn_net *net, sn_opt_state *opt,
     for (int l = 1; l <= L; l++) {
         e->at[l] = p, p += (size_t)arch->sizes[l] * cap;
         if (l < L)
-            e->an[l] = p, p += (size_t)arch->sizes[l] * cap;
+            for (int b = 0; b < 2; b++)
+                e->an[b][l] = p, p += (size_t)arch->sizes[l] * cap;
     }
-    for (int t = 0; t < threads; t++) {
-        e->in_t[t] = e->in_block + 2 * (size_t)t * (size_t)arch->sizes[0] * cap;
-        e->in_n[t] = e->in_t[t] + (size_t)arch->sizes[0] * cap;
+    for (int b = 0; b < 2; b++) {
+        e->in_t[b] = e->in_block + 2 * (size_t)b * (size_t)arch->sizes[0] * cap;
+        e->in_n[b] = e->in_t[b] + (size_t)arch->sizes[0] * cap;
     }
     for (int l = 0; l < L; l++)
         e->dt[l] = p, p += (size_t)arch->sizes[l + 1] * cap;
     e->z = p, p += outs * cap;
     e->yhat = p, p += outs * cap;
     e->dout = p, p += outs * cap;
-    e->y = p, p += outs * cap;
+    e->y[0] = p, p += outs * cap;
+    e->y[1] = p, p += outs * cap;
     for (int t = 0; t < threads; t++)
         e->gscratch[t] = p, p += scratch;
     atomic_init(&e->bar_count, 0);
