@@ -29,8 +29,7 @@
  * first layer (every update of the batch before, every row of A_1 done), and
  * after the δ chain (nobody reads W any more; the next inputs are in); an
  * epoch adds one at its start (the first batch's inputs) and one at its end
- * (its last updates). They spin briefly, for a while that adapts to how
- * long waits turn out (see barrier()), then sleep on a futex.
+ * (its last updates). They spin briefly, then sleep on a futex.
  *
  * Every number is computed by the same operations in the same order whatever
  * the thread count (see sn_kernels.gemm), so parameters after training are
@@ -61,8 +60,7 @@
 #define ENGINE_MAX_THREADS 64
 #define ENGINE_MACS_PER_THREAD (1u << 20) /* multiply-adds of a batch per thread, at least */
 #define UPDATE_ROWS 24 /* rows of dW computed, then updated, while they are in cache (4 tiles) */
-#define SPINS_MAX 2000 /* pauses before sleeping in a barrier, at most (about 20 µs) ... */
-#define SPINS_MIN 64   /* ... and at least */
+#define SPINS_BEFORE_SLEEP 2000
 #define TINY_MACS 4096 /* below this per batch, the portable kernels (no SIMD set-up) */
 
 struct sn_engine {
@@ -132,13 +130,8 @@ static void wake_all(atomic_uint *word)
 /* Barrier for the threads of a batch: the last to arrive bumps bar_gen. The
  * others spin a little (phases last microseconds), then sleep on a futex, so
  * that a machine with more runnable threads than cores does not lose whole
- * time slices to spinning. sleepers tells the last one whether to wake anyone.
- * How long thread t spins adapts, as an adaptive mutex does: a wait that ends
- * while spinning lengthens it, one that had to sleep halves it. On a quiet
- * machine the others arrive within microseconds and it stays long; when
- * other processes hold the cores, the thread we wait for is often not
- * running, and spinning would only keep it off this core. */
-static void barrier(sn_engine *e, unsigned *spin_limit)
+ * time slices to spinning. sleepers tells the last one whether to wake anyone. */
+static void barrier(sn_engine *e)
 {
     if (e->threads == 1)
         return;
@@ -150,24 +143,16 @@ static void barrier(sn_engine *e, unsigned *spin_limit)
             wake_all(&e->bar_gen);
         return;
     }
-    unsigned limit = *spin_limit;
-    int slept = 0;
     for (unsigned spins = 0; atomic_load_explicit(&e->bar_gen, memory_order_acquire) == g; spins++) {
-        if (spins < limit) {
+        if (spins < SPINS_BEFORE_SLEEP) {
             cpu_relax();
             continue;
         }
-        slept = 1;
         atomic_fetch_add(&e->bar_sleepers, 1);
         if (atomic_load(&e->bar_gen) == g)
             wait_change(&e->bar_gen, g);
         atomic_fetch_sub(&e->bar_sleepers, 1);
     }
-    if (slept)
-        limit = limit / 2 > SPINS_MIN ? limit / 2 : SPINS_MIN;
-    else
-        limit = limit + limit / 8 < SPINS_MAX ? limit + limit / 8 : SPINS_MAX;
-    *spin_limit = limit;
 }
 
 /* Thread t's share [*lo, *hi) of n items, in chunks of `align`. */
@@ -348,7 +333,6 @@ static void run_epoch_part(sn_engine *e, int t)
     int T = e->threads;
     long step = e->opt->step;
     int cur = 0; /* buffers of this batch; the next batch's are the others */
-    unsigned spin = SPINS_MAX; /* see barrier() */
     if (e->rows) {
         size_t n = e->rows < e->cap ? e->rows : e->cap, g0, g1;
         size_t n2 = e->rows - n < e->cap ? e->rows - n : e->cap; /* the second batch */
@@ -356,7 +340,7 @@ static void run_epoch_part(sn_engine *e, int t)
         gather(e, cur, 0, g0, g1);
         share(n2, T, t, 16, &g0, &g1);
         prefetch_rows(e, n, g0, g1); /* gathered during the first batch */
-        barrier(e, &spin);
+        barrier(e);
     }
     for (size_t first = 0; first < e->rows; first += e->cap, cur ^= 1) {
         size_t n = e->rows - first < e->cap ? e->rows - first : e->cap, lo, hi, m0, m1;
@@ -374,7 +358,7 @@ static void run_epoch_part(sn_engine *e, int t)
             forward(e, cur, 0, n, lo, hi);
             l = 1;
         }
-        barrier(e, &spin); /* every update of the batch before, and every row of A_1, are complete */
+        barrier(e); /* every update of the batch before, and every row of A_1, are complete */
         for (; l < e->L; l++)
             forward_cols(e, cur, l, m0, m1);
         output(e, cur, n, m0, m1);
@@ -386,7 +370,7 @@ static void run_epoch_part(sn_engine *e, int t)
         size_t rest = e->rows - first - n, next = rest < e->cap ? rest : e->cap, p0, p1;
         share(next, T, t, 16, &p0, &p1);
         gather(e, cur ^ 1, first + n, p0, p1);
-        barrier(e, &spin); /* every δ, row loss and next input is complete; nobody reads W any more */
+        barrier(e); /* every δ, row loss and next input is complete; nobody reads W any more */
         double loss = 0;
         for (size_t r = 0; r < n; r++)
             loss += e->row_loss[r];
@@ -411,7 +395,7 @@ static void run_epoch_part(sn_engine *e, int t)
                    l ? 0 : q1);
         }
     }
-    barrier(e, &spin); /* the epoch's last updates are complete */
+    barrier(e); /* the epoch's last updates are complete */
 }
 
 /* Workers receive their index through this small table, one entry per thread. */
