@@ -369,6 +369,12 @@ static enum MHD_Result request_answer(http_request *req)
     cors_headers(req, r);
     req->status = res->status;
     req->bytes = res->len;
+    if (req->srv->opt.observe) { /* before the client can see the answer, so a scrape right after counts it */
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        double seconds = (double)(now.tv_sec - req->start.tv_sec) + (double)(now.tv_nsec - req->start.tv_nsec) / 1e9;
+        req->srv->opt.observe(req->srv->opt.app, req->route, req->status, seconds);
+    }
     enum MHD_Result ok = MHD_queue_response(req->conn, res->status, r);
     MHD_destroy_response(r);
     return ok;
@@ -448,7 +454,6 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     clock_gettime(CLOCK_MONOTONIC, &end);
     double ms = (double)(end.tv_sec - req->start.tv_sec) * 1e3 +
                 (double)(end.tv_nsec - req->start.tv_nsec) / 1e6;
-    if (srv->opt.observe) srv->opt.observe(srv->opt.app, req->route, req->status, ms / 1e3);
     if (!srv->opt.quiet) {
         /* One fprintf: stdio locks the stream, so lines never interleave.
          * The Authorization header is never logged. Tenths of a millisecond

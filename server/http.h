@@ -118,8 +118,9 @@ typedef struct {
     size_t n_routes;
     void *app;                 /* handed to handlers by http_app */
     bool quiet;                /* no per-request log lines (unit tests) */
-    /* Called once per finished request (any thread) with its route (NULL
-     * when none matched), status and time taken; may be NULL. */
+    /* Called once per answered request (any thread), as its answer is
+     * queued and before the client can read it, with its route (NULL when
+     * none matched), status and time taken so far; may be NULL. */
     void (*observe)(void *app, const http_route *route, unsigned status, double seconds);
 } http_options;
 
