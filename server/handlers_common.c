@@ -3,6 +3,7 @@
  * turned into problems, names taken from the path, version references
  * resolved through the cache, and api_error answers.
  */
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -91,4 +92,21 @@ void answer_location(http_response *res, unsigned status, cJSON *body, const cha
     va_end(ap);
     http_header_add(res, "Location", where);
     http_json(res, status, body);
+}
+
+size_t row_argmax(const float *row, size_t n)
+{
+    size_t best = 0;
+    for (size_t i = 1; i < n; i++)
+        if (row[i] > row[best])
+            best = i;
+    return best;
+}
+
+bool all_finite(const float *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(x[i]))
+            return false;
+    return true;
 }

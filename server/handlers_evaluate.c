@@ -85,15 +85,6 @@ static bool dataset_data(app *a, const evaluate_request *r, const cached_model *
            classes_one_hot(s->targets, d->rows, outs, &d->y, s->name, e);
 }
 
-static size_t argmax(const float *v, size_t n)
-{
-    size_t best = 0;
-    for (size_t i = 1; i < n; i++)
-        if (v[i] > v[best])
-            best = i;
-    return best;
-}
-
 /* The scores beside the loss, from predictions p against targets y. */
 static bool score(const sn_arch *arch, const float *p, const float *y, size_t rows,
                   evaluation *ev, int64_t **confusion)
@@ -120,7 +111,7 @@ static bool score(const sn_arch *arch, const float *p, const float *y, size_t ro
     for (size_t r = 0; r < rows; r++) {
         const float *pr = p + r * outs, *yr = y + r * outs;
         if (ce) {
-            size_t t = argmax(yr, outs), k = argmax(pr, outs);
+            size_t t = row_argmax(yr, outs), k = row_argmax(pr, outs);
             (*confusion)[t * outs + k]++;
             right += t == k;
             total++;

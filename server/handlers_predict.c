@@ -11,24 +11,6 @@
 
 #include "handlers.h"
 
-static bool all_finite(const float *y, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (!isfinite(y[i]))
-            return false;
-    return true;
-}
-
-/* Index of the largest of n outputs. */
-static size_t argmax(const float *y, size_t n)
-{
-    size_t best = 0;
-    for (size_t i = 1; i < n; i++)
-        if (y[i] > y[best])
-            best = i;
-    return best;
-}
-
 /* The most likely class of each row, for classifiers: a label when the
  * version has labels, else the class index. NULL for regressors. */
 static cJSON *class_of_rows(const cached_model *m, const float *y, size_t rows, size_t outs,
@@ -40,7 +22,7 @@ static cJSON *class_of_rows(const cached_model *m, const float *y, size_t rows, 
         return NULL;
     cJSON *list = single ? NULL : cJSON_CreateArray();
     for (size_t r = 0; r < rows; r++) {
-        size_t k = argmax(y + r * outs, outs);
+        size_t k = row_argmax(y + r * outs, outs);
         cJSON *item = k < m->labels.count ? cJSON_CreateString(m->labels.names[k])
                                           : cJSON_CreateNumber((double)k);
         if (single)
