@@ -4,7 +4,6 @@
  * The hot path: resolve the version and fetch the network from the cache (no
  * database query once warm), run the core's forward pass, answer.
  */
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
