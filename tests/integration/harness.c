@@ -11,6 +11,7 @@
 #include <ftw.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -387,4 +388,47 @@ void http_reply_free(http_reply *r)
     free(r->body);
     free(r->headers);
     *r = (http_reply){0};
+}
+
+/* ------------------------------------------------- helpers for suites */
+
+http_reply http_postf(const server *s, const char *path, const char *fmt, ...)
+{
+    char *body;
+    va_list ap;
+    va_start(ap, fmt);
+    ck_assert_int_ge(vasprintf(&body, fmt, ap), 0);
+    va_end(ap);
+    http_reply r = http_post(s, path, body, NULL);
+    free(body);
+    return r;
+}
+
+cJSON *http_reply_take_json(http_reply *r, long status)
+{
+    ck_assert_msg(r->status == status, "status %ld, expected %ld: %s", r->status, status, r->body);
+    cJSON *j = http_reply_json(r);
+    http_reply_free(r);
+    return j;
+}
+
+const cJSON *json_item(const cJSON *o, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    ck_assert_msg(v != NULL, "no \"%s\" in %s", key, cJSON_PrintUnformatted(o)); /* printed on failure only */
+    return v;
+}
+
+double json_num(const cJSON *o, const char *key)
+{
+    const cJSON *v = json_item(o, key);
+    ck_assert_msg(cJSON_IsNumber(v), "\"%s\" is not a number", key);
+    return v->valuedouble;
+}
+
+const char *json_str(const cJSON *o, const char *key)
+{
+    const cJSON *v = json_item(o, key);
+    ck_assert_msg(cJSON_IsString(v), "\"%s\" is not a string", key);
+    return v->valuestring;
 }

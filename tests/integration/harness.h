@@ -104,6 +104,20 @@ const char *http_reply_header(const http_reply *r, const char *name);
  * Free with cJSON_Delete. */
 cJSON *http_reply_json(const http_reply *r);
 
+/* POSTs a JSON body built from fmt (printf-style). */
+http_reply http_postf(const server *s, const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Asserts r's status and a JSON body; returns it parsed (cJSON_Delete) and
+ * frees r. */
+cJSON *http_reply_take_json(http_reply *r, long status);
+
+/* A member of o that must be there (else the test fails); json_num and
+ * json_str also check its type. */
+const cJSON *json_item(const cJSON *o, const char *key);
+double json_num(const cJSON *o, const char *key);
+const char *json_str(const cJSON *o, const char *key);
+
 /* Frees what r holds; r can be reused. */
 void http_reply_free(http_reply *r);
 

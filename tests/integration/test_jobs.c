@@ -39,49 +39,6 @@ static void stop(void)
 
 /* ------------------------------------------------------------ helpers */
 
-static http_reply post(const server *s, const char *path, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static http_reply post(const server *s, const char *path, const char *fmt, ...)
-{
-    char *body;
-    va_list ap;
-    va_start(ap, fmt);
-    ck_assert_int_ge(vasprintf(&body, fmt, ap), 0);
-    va_end(ap);
-    http_reply r = http_post(s, path, body, NULL);
-    free(body);
-    return r;
-}
-
-static cJSON *take_json(http_reply *r, long status)
-{
-    ck_assert_msg(r->status == status, "status %ld, expected %ld: %s", r->status, status, r->body);
-    cJSON *j = http_reply_json(r);
-    http_reply_free(r);
-    return j;
-}
-
-static const cJSON *item(const cJSON *o, const char *key)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-    ck_assert_msg(v != NULL, "no \"%s\"", key);
-    return v;
-}
-
-static double num(const cJSON *o, const char *key)
-{
-    const cJSON *v = item(o, key);
-    ck_assert_msg(cJSON_IsNumber(v), "\"%s\" is not a number", key);
-    return v->valuedouble;
-}
-
-static const char *str(const cJSON *o, const char *key)
-{
-    const cJSON *v = item(o, key);
-    ck_assert_msg(cJSON_IsString(v), "\"%s\" is not a string", key);
-    return v->valuestring;
-}
-
 static long now_ms(void)
 {
     struct timespec t;
@@ -94,7 +51,7 @@ static cJSON *get_job(const server *s, int id)
     char path[64];
     snprintf(path, sizeof path, "/train/%d", id);
     http_reply r = http_get(s, path, NULL);
-    return take_json(&r, 200);
+    return http_reply_take_json(&r, 200);
 }
 
 /* Submits a job without waiting: 202, Location /train/{id}; returns the id. */
@@ -107,14 +64,14 @@ static int submit(const server *s, const char *json)
     ck_assert_ptr_nonnull(http_reply_header(&r, "Retry-After"));
     char loc[64], want[64];
     snprintf(loc, sizeof loc, "%s", where);
-    cJSON *job = take_json(&r, 202); /* frees r */
-    int id = (int)num(job, "id");
+    cJSON *job = http_reply_take_json(&r, 202); /* frees r */
+    int id = (int)json_num(job, "id");
     snprintf(want, sizeof want, "/train/%d", id);
     ck_assert_str_eq(loc, want);
-    const char *status = str(job, "status");
+    const char *status = json_str(job, "status");
     ck_assert_msg(strcmp(status, "queued") == 0 || strcmp(status, "running") == 0, "status %s", status);
-    ck_assert(cJSON_IsNull(item(job, "version")));
-    ck_assert(cJSON_IsNull(item(job, "finished_at")));
+    ck_assert(cJSON_IsNull(json_item(job, "version")));
+    ck_assert(cJSON_IsNull(json_item(job, "finished_at")));
     cJSON_Delete(job);
     return id;
 }
@@ -133,8 +90,8 @@ static cJSON *poll_job(const server *s, int id, const char *status, int min_epoc
     double last_epoch = 0;
     for (;;) {
         cJSON *job = get_job(s, id);
-        const char *now = str(job, "status");
-        double epoch = num(job, "epoch");
+        const char *now = json_str(job, "status");
+        double epoch = json_num(job, "epoch");
         ck_assert_msg(epoch >= last_epoch, "job %d went back from epoch %g to %g", id, last_epoch, epoch);
         last_epoch = epoch;
         if (status ? strcmp(now, status) == 0 && epoch >= min_epoch : ended(now)) return job;
@@ -154,11 +111,11 @@ static cJSON *cancel(const server *s, int id)
     ck_assert_msg(r.status == 200 || r.status == 202, "cancel %d: %ld %s", id, r.status, r.body);
     cJSON *job = http_reply_json(&r);
     /* 202 while a running job winds down to the end of its epoch; 200 once cancelled. */
-    ck_assert_str_eq(str(job, "status"), r.status == 202 ? "running" : "cancelled");
+    ck_assert_str_eq(json_str(job, "status"), r.status == 202 ? "running" : "cancelled");
     http_reply_free(&r);
     cJSON_Delete(job);
     job = poll_job(s, id, NULL, 0);
-    ck_assert_str_eq(str(job, "status"), "cancelled");
+    ck_assert_str_eq(json_str(job, "status"), "cancelled");
     return job;
 }
 
@@ -168,18 +125,18 @@ START_TEST(submit_then_poll)
 {
     int id = submit(srv, "{\"model\":\"async\",\"layers\":[2,2,1],\"epochs\":3000,\"seed\":3," SEED_DATA "}");
     cJSON *job = poll_job(srv, id, NULL, 0);
-    ck_assert_str_eq(str(job, "status"), "succeeded");
-    ck_assert_str_eq(str(job, "model"), "async");
-    ck_assert_int_eq((int)num(job, "version"), 1);
-    ck_assert_int_eq((int)num(job, "epoch"), 3000);
-    ck_assert_int_eq((int)num(job, "epochs"), 3000);
-    ck_assert(num(job, "loss") >= 0);
-    ck_assert(num(job, "duration_ms") >= 0);
-    ck_assert(cJSON_IsString(item(job, "created_at")));
-    ck_assert(cJSON_IsString(item(job, "started_at")));
-    ck_assert(cJSON_IsString(item(job, "finished_at")));
-    ck_assert(strcmp(str(job, "started_at"), str(job, "finished_at")) <= 0); /* ISO-8601 sorts */
-    ck_assert(cJSON_IsNull(item(job, "error")));
+    ck_assert_str_eq(json_str(job, "status"), "succeeded");
+    ck_assert_str_eq(json_str(job, "model"), "async");
+    ck_assert_int_eq((int)json_num(job, "version"), 1);
+    ck_assert_int_eq((int)json_num(job, "epoch"), 3000);
+    ck_assert_int_eq((int)json_num(job, "epochs"), 3000);
+    ck_assert(json_num(job, "loss") >= 0);
+    ck_assert(json_num(job, "duration_ms") >= 0);
+    ck_assert(cJSON_IsString(json_item(job, "created_at")));
+    ck_assert(cJSON_IsString(json_item(job, "started_at")));
+    ck_assert(cJSON_IsString(json_item(job, "finished_at")));
+    ck_assert(strcmp(json_str(job, "started_at"), json_str(job, "finished_at")) <= 0); /* ISO-8601 sorts */
+    ck_assert(cJSON_IsNull(json_item(job, "error")));
     cJSON_Delete(job);
 
     /* An ended job is not to be polled again. */
@@ -192,8 +149,8 @@ START_TEST(submit_then_poll)
 
     /* Its version serves predictions. */
     r = http_post(srv, "/predict", "{\"model\":\"async\",\"inputs\":[[-7,-3]]}", NULL);
-    cJSON *p = take_json(&r, 200);
-    ck_assert_int_eq((int)num(p, "version"), 1);
+    cJSON *p = http_reply_take_json(&r, 200);
+    ck_assert_int_eq((int)json_num(p, "version"), 1);
     cJSON_Delete(p);
 }
 END_TEST
@@ -203,11 +160,11 @@ START_TEST(list_newest_first_by_status)
     int ids[3];
     const char *models[] = {"list-a", "list-b"};
     for (int i = 0; i < 2; i++) {
-        http_reply r = post(srv, "/train?wait=true",
+        http_reply r = http_postf(srv, "/train?wait=true",
                             "{\"model\":\"%s\",\"layers\":[2,2,1],\"epochs\":50,\"seed\":1," SEED_DATA "}",
                             models[i]);
-        cJSON *job = take_json(&r, 201);
-        ids[i] = (int)num(job, "id");
+        cJSON *job = http_reply_take_json(&r, 201);
+        ids[i] = (int)json_num(job, "id");
         cJSON_Delete(job);
     }
     /* A failure: the loss overflows (see test_errors.c). */
@@ -222,23 +179,23 @@ START_TEST(list_newest_first_by_status)
     ck_assert(ids[0] < ids[1] && ids[1] < ids[2]);
 
     r = http_get(srv, "/train", NULL);
-    cJSON *all = take_json(&r, 200);
-    const cJSON *jobs = item(all, "jobs");
+    cJSON *all = http_reply_take_json(&r, 200);
+    const cJSON *jobs = json_item(all, "jobs");
     int n = cJSON_GetArraySize(jobs);
     ck_assert_int_ge(n, 3);
     for (int i = 0; i + 1 < n; i++)
-        ck_assert(num(cJSON_GetArrayItem(jobs, i), "id") > num(cJSON_GetArrayItem(jobs, i + 1), "id"));
+        ck_assert(json_num(cJSON_GetArrayItem(jobs, i), "id") > json_num(cJSON_GetArrayItem(jobs, i + 1), "id"));
     for (int i = 0; i < 3; i++) /* the newest three are ours */
-        ck_assert_int_eq((int)num(cJSON_GetArrayItem(jobs, i), "id"), ids[2 - i]);
-    ck_assert_str_eq(str(cJSON_GetArrayItem(jobs, 0), "status"), "failed");
+        ck_assert_int_eq((int)json_num(cJSON_GetArrayItem(jobs, i), "id"), ids[2 - i]);
+    ck_assert_str_eq(json_str(cJSON_GetArrayItem(jobs, 0), "status"), "failed");
     cJSON_Delete(all);
 
     r = http_get(srv, "/train?limit=2", NULL);
-    all = take_json(&r, 200);
-    jobs = item(all, "jobs");
+    all = http_reply_take_json(&r, 200);
+    jobs = json_item(all, "jobs");
     ck_assert_int_eq(cJSON_GetArraySize(jobs), 2);
-    ck_assert_int_eq((int)num(cJSON_GetArrayItem(jobs, 0), "id"), ids[2]);
-    ck_assert_int_eq((int)num(cJSON_GetArrayItem(jobs, 1), "id"), ids[1]);
+    ck_assert_int_eq((int)json_num(cJSON_GetArrayItem(jobs, 0), "id"), ids[2]);
+    ck_assert_int_eq((int)json_num(cJSON_GetArrayItem(jobs, 1), "id"), ids[1]);
     cJSON_Delete(all);
 
     const char *statuses[] = {"failed", "succeeded"};
@@ -246,21 +203,21 @@ START_TEST(list_newest_first_by_status)
         char path[64];
         snprintf(path, sizeof path, "/train?status=%s", statuses[k]);
         r = http_get(srv, path, NULL);
-        all = take_json(&r, 200);
-        jobs = item(all, "jobs");
+        all = http_reply_take_json(&r, 200);
+        jobs = json_item(all, "jobs");
         bool seen[3] = {false};
         const cJSON *j;
         cJSON_ArrayForEach(j, jobs) {
-            ck_assert_str_eq(str(j, "status"), statuses[k]);
-            for (int i = 0; i < 3; i++) seen[i] |= (int)num(j, "id") == ids[i];
+            ck_assert_str_eq(json_str(j, "status"), statuses[k]);
+            for (int i = 0; i < 3; i++) seen[i] |= (int)json_num(j, "id") == ids[i];
         }
         ck_assert(seen[0] == (k == 1) && seen[1] == (k == 1) && seen[2] == (k == 0));
         cJSON_Delete(all);
     }
     r = http_get(srv, "/train?status=succeeded&limit=1", NULL);
-    all = take_json(&r, 200);
-    ck_assert_int_eq(cJSON_GetArraySize(item(all, "jobs")), 1);
-    ck_assert_int_eq((int)num(cJSON_GetArrayItem(item(all, "jobs"), 0), "id"), ids[1]);
+    all = http_reply_take_json(&r, 200);
+    ck_assert_int_eq(cJSON_GetArraySize(json_item(all, "jobs")), 1);
+    ck_assert_int_eq((int)json_num(cJSON_GetArrayItem(json_item(all, "jobs"), 0), "id"), ids[1]);
     cJSON_Delete(all);
 
     const char *bad[][2] = {{"/train?status=done", "status"}, {"/train?limit=0", "limit"},
@@ -270,7 +227,7 @@ START_TEST(list_newest_first_by_status)
         ck_assert_msg(r.status == 400, "%s: %ld", bad[i][0], r.status);
         ck_assert_str_eq(http_reply_header(&r, "Content-Type"), "application/problem+json");
         cJSON *p = http_reply_json(&r);
-        ck_assert_str_eq(str(p, "field"), bad[i][1]);
+        ck_assert_str_eq(json_str(p, "field"), bad[i][1]);
         cJSON_Delete(p);
         http_reply_free(&r);
     }
@@ -342,15 +299,15 @@ static size_t read_events(const server *s, int id, int epochs, sse_event **out, 
         ck_assert_str_eq(ev[i].event, "epoch");
         cJSON *d = cJSON_Parse(ev[i].data);
         ck_assert_msg(d, "epoch data is not JSON: %s", ev[i].data);
-        ck_assert_msg((int)num(d, "epoch") == i + 1, "event %d is epoch %g", i, num(d, "epoch"));
-        ck_assert(isfinite(num(d, "loss")));
-        ck_assert(cJSON_IsNull(item(d, "val_loss")));
+        ck_assert_msg((int)json_num(d, "epoch") == i + 1, "event %d is epoch %g", i, json_num(d, "epoch"));
+        ck_assert(isfinite(json_num(d, "loss")));
+        ck_assert(cJSON_IsNull(json_item(d, "val_loss")));
         cJSON_Delete(d);
     }
     ck_assert_str_eq(ev[epochs].event, "done");
     *done = cJSON_Parse(ev[epochs].data);
     ck_assert_msg(*done, "done data is not JSON: %s", ev[epochs].data);
-    ck_assert_int_eq((int)num(*done, "id"), id);
+    ck_assert_int_eq((int)json_num(*done, "id"), id);
     return n;
 }
 
@@ -380,7 +337,7 @@ START_TEST(events_live_then_replayed)
     cJSON_Delete(poll_job(srv, blocker, "running", 1));
     int id = submit(srv, "{\"model\":\"sse\",\"layers\":[2,2,1],\"epochs\":3000,\"seed\":9," SEED_DATA "}");
     cJSON *job = get_job(srv, id);
-    ck_assert_str_eq(str(job, "status"), "queued");
+    ck_assert_str_eq(json_str(job, "status"), "queued");
     cJSON_Delete(job);
     pthread_t t;
     delayed_cancel dc = {.s = srv, .id = blocker, .delay_ms = 300};
@@ -389,21 +346,21 @@ START_TEST(events_live_then_replayed)
     cJSON *done;
     size_t n = read_events(srv, id, EPOCHS, &live, &done);
     pthread_join(t, NULL);
-    ck_assert_str_eq(str(done, "status"), "succeeded");
-    ck_assert_int_eq((int)num(done, "version"), 1);
-    ck_assert_int_eq((int)num(done, "epoch"), EPOCHS);
-    ck_assert(cJSON_IsString(item(done, "finished_at")));
+    ck_assert_str_eq(json_str(done, "status"), "succeeded");
+    ck_assert_int_eq((int)json_num(done, "version"), 1);
+    ck_assert_int_eq((int)json_num(done, "epoch"), EPOCHS);
+    ck_assert(cJSON_IsString(json_item(done, "finished_at")));
     cJSON_Delete(done);
     job = poll_job(srv, blocker, NULL, 0);
-    ck_assert_str_eq(str(job, "status"), "cancelled");
+    ck_assert_str_eq(json_str(job, "status"), "cancelled");
     cJSON_Delete(job);
 
     /* The events carry the history the version keeps. */
     http_reply r = http_get(srv, "/model/sse/versions/1/loss", NULL);
-    cJSON *h = take_json(&r, 200);
+    cJSON *h = http_reply_take_json(&r, 200);
     for (int i = 0; i < EPOCHS; i++) {
         cJSON *d = cJSON_Parse(live[i].data);
-        ck_assert(num(d, "loss") == cJSON_GetArrayItem(item(h, "loss"), i)->valuedouble);
+        ck_assert(json_num(d, "loss") == cJSON_GetArrayItem(json_item(h, "loss"), i)->valuedouble);
         cJSON_Delete(d);
     }
     cJSON_Delete(h);
@@ -413,7 +370,7 @@ START_TEST(events_live_then_replayed)
     size_t m = read_events(srv, id, EPOCHS, &again, &done);
     ck_assert_int_eq(m, n);
     for (size_t i = 0; i < n; i++) ck_assert_str_eq(again[i].data, live[i].data);
-    ck_assert_str_eq(str(done, "status"), "succeeded");
+    ck_assert_str_eq(json_str(done, "status"), "succeeded");
     cJSON_Delete(done);
     sse_free(live, n);
     sse_free(again, m);
@@ -445,8 +402,8 @@ START_TEST(events_thinned_by_default)
     for (size_t i = 0; i + 1 < n; i++) {
         ck_assert_str_eq(ev[i].event, "epoch");
         cJSON *d = cJSON_Parse(ev[i].data);
-        ck_assert_msg(num(d, "epoch") > last, "epoch %g after %g", num(d, "epoch"), last);
-        last = num(d, "epoch");
+        ck_assert_msg(json_num(d, "epoch") > last, "epoch %g after %g", json_num(d, "epoch"), last);
+        last = json_num(d, "epoch");
         cJSON_Delete(d);
     }
     ck_assert_msg(last == EPOCHS, "the last epoch event is %g", last);
@@ -465,7 +422,7 @@ START_TEST(events_joined_mid_run)
     sse_event *ev;
     cJSON *done;
     size_t n = read_events(srv, id, EPOCHS, &ev, &done);
-    ck_assert_str_eq(str(done, "status"), "succeeded");
+    ck_assert_str_eq(json_str(done, "status"), "succeeded");
     cJSON_Delete(done);
     sse_free(ev, n);
 }
@@ -486,19 +443,19 @@ START_TEST(cancel_running_job)
 {
     int id = submit(srv, "{\"model\":\"doomed\",\"layers\":[2,32,32,1],\"epochs\":1000000,\"seed\":1," SEED_DATA "}");
     cJSON *job = poll_job(srv, id, "running", 50); /* well past its first epoch */
-    ck_assert(cJSON_IsString(item(job, "started_at")));
-    double seen = num(job, "epoch");
+    ck_assert(cJSON_IsString(json_item(job, "started_at")));
+    double seen = json_num(job, "epoch");
     cJSON_Delete(job);
     usleep(100000);
     job = cancel(srv, id);
-    ck_assert(cJSON_IsNull(item(job, "version")));
-    ck_assert(cJSON_IsString(item(job, "finished_at")));
-    ck_assert_msg(*str(job, "error"), "no reason given");
+    ck_assert(cJSON_IsNull(json_item(job, "version")));
+    ck_assert(cJSON_IsString(json_item(job, "finished_at")));
+    ck_assert_msg(*json_str(job, "error"), "no reason given");
     /* The job says how far it got: at least as far as it was seen running
      * (a stale epoch here means the last progress was not recorded). */
-    ck_assert_msg(num(job, "epoch") >= seen, "cancelled job reports epoch %g, was seen at %g",
-                  num(job, "epoch"), seen);
-    ck_assert(num(job, "epoch") < 1000000);
+    ck_assert_msg(json_num(job, "epoch") >= seen, "cancelled job reports epoch %g, was seen at %g",
+                  json_num(job, "epoch"), seen);
+    ck_assert(json_num(job, "epoch") < 1000000);
     cJSON_Delete(job);
 
     /* No version was stored: the model does not exist. */
@@ -527,16 +484,16 @@ START_TEST(cancel_running_job)
     ck_assert_int_ge(n, 1);
     ck_assert_str_eq(ev[n - 1].event, "done");
     cJSON *done = cJSON_Parse(ev[n - 1].data);
-    ck_assert_str_eq(str(done, "status"), "cancelled");
+    ck_assert_str_eq(json_str(done, "status"), "cancelled");
     cJSON_Delete(done);
     sse_free(ev, n);
 
     /* Listed among the cancelled. */
     r = http_get(srv, "/train?status=cancelled", NULL);
-    cJSON *list = take_json(&r, 200);
+    cJSON *list = http_reply_take_json(&r, 200);
     bool found = false;
     const cJSON *j;
-    cJSON_ArrayForEach(j, item(list, "jobs")) found |= (int)num(j, "id") == id;
+    cJSON_ArrayForEach(j, json_item(list, "jobs")) found |= (int)json_num(j, "id") == id;
     ck_assert(found);
     cJSON_Delete(list);
 }
@@ -550,15 +507,15 @@ START_TEST(cancel_queued_job)
     char path[64];
     snprintf(path, sizeof path, "/train/%d", id);
     http_reply r = http_delete(srv, path, NULL);
-    cJSON *job = take_json(&r, 200); /* a queued job is cancelled at once */
-    ck_assert_str_eq(str(job, "status"), "cancelled");
+    cJSON *job = http_reply_take_json(&r, 200); /* a queued job is cancelled at once */
+    ck_assert_str_eq(json_str(job, "status"), "cancelled");
     cJSON_Delete(job);
     cJSON_Delete(cancel(srv, blocker));
     job = get_job(srv, id);
-    ck_assert_str_eq(str(job, "status"), "cancelled");
-    ck_assert(cJSON_IsNull(item(job, "started_at"))); /* it never ran */
-    ck_assert(cJSON_IsNull(item(job, "version")));
-    ck_assert_int_eq((int)num(job, "epoch"), 0);
+    ck_assert_str_eq(json_str(job, "status"), "cancelled");
+    ck_assert(cJSON_IsNull(json_item(job, "started_at"))); /* it never ran */
+    ck_assert(cJSON_IsNull(json_item(job, "version")));
+    ck_assert_int_eq((int)json_num(job, "epoch"), 0);
     cJSON_Delete(job);
     r = http_get(srv, "/model/never", NULL);
     ck_assert_int_eq(r.status, 404);
@@ -573,20 +530,20 @@ START_TEST(cancel_ended_or_unknown)
 {
     http_reply r = http_post(srv, "/train?wait=true",
                              "{\"model\":\"done\",\"layers\":[2,2,1],\"epochs\":10,\"seed\":1," SEED_DATA "}", NULL);
-    cJSON *job = take_json(&r, 201);
+    cJSON *job = http_reply_take_json(&r, 201);
     char path[64];
-    snprintf(path, sizeof path, "/train/%d", (int)num(job, "id"));
+    snprintf(path, sizeof path, "/train/%d", (int)json_num(job, "id"));
     cJSON_Delete(job);
     r = http_delete(srv, path, NULL);
     ck_assert_int_eq(r.status, 409);
     cJSON *p = http_reply_json(&r);
-    ck_assert_int_eq((int)num(p, "status"), 409);
-    ck_assert(*str(p, "detail"));
+    ck_assert_int_eq((int)json_num(p, "status"), 409);
+    ck_assert(*json_str(p, "detail"));
     cJSON_Delete(p);
     http_reply_free(&r);
     /* The job and its version are untouched. */
     job = get_job(srv, atoi(path + strlen("/train/")));
-    ck_assert_str_eq(str(job, "status"), "succeeded");
+    ck_assert_str_eq(json_str(job, "status"), "succeeded");
     cJSON_Delete(job);
     r = http_get(srv, "/model/done/versions/1", NULL);
     ck_assert_int_eq(r.status, 200);
@@ -641,34 +598,34 @@ START_TEST(classifier_with_string_labels)
     }
     fclose(fi);
     fclose(ft);
-    http_reply r = post(srv, "/train?wait=true",
+    http_reply r = http_postf(srv, "/train?wait=true",
                         "{\"model\":\"blobs\",\"layers\":[2,8,3],\"activation\":\"tanh\","
                         "\"loss\":\"crossentropy\",\"epochs\":100,\"seed\":5,"
                         "\"inputs\":[%s],\"targets\":[%s]}",
                         inputs, targets);
-    cJSON *job = take_json(&r, 201);
-    ck_assert_str_eq(str(job, "status"), "succeeded");
+    cJSON *job = http_reply_take_json(&r, 201);
+    ck_assert_str_eq(json_str(job, "status"), "succeeded");
     cJSON_Delete(job);
 
     /* The version knows its classes (sorted) and its softmax head. */
     r = http_get(srv, "/model/blobs/versions/1", NULL);
-    cJSON *v = take_json(&r, 200);
-    const cJSON *labels = item(v, "labels");
+    cJSON *v = http_reply_take_json(&r, 200);
+    const cJSON *labels = json_item(v, "labels");
     ck_assert_int_eq(cJSON_GetArraySize(labels), 3);
     for (int k = 0; k < 3; k++) ck_assert_str_eq(cJSON_GetArrayItem(labels, k)->valuestring, species[k]);
-    ck_assert_str_eq(str(v, "output_activation"), "softmax");
-    ck_assert_str_eq(str(v, "loss"), "crossentropy");
+    ck_assert_str_eq(json_str(v, "output_activation"), "softmax");
+    ck_assert_str_eq(json_str(v, "loss"), "crossentropy");
     cJSON_Delete(v);
 
     /* The centres, out of order, are named right; outputs are probabilities. */
     r = http_post(srv, "/predict", "{\"model\":\"blobs\",\"inputs\":[[4,-2],[0,4],[-4,-2]]}", NULL);
-    cJSON *p = take_json(&r, 200);
+    cJSON *p = http_reply_take_json(&r, 200);
     const char *want[] = {"virginica", "setosa", "versicolor"};
-    const cJSON *got = item(p, "labels");
+    const cJSON *got = json_item(p, "labels");
     ck_assert_int_eq(cJSON_GetArraySize(got), 3);
     for (int i = 0; i < 3; i++) {
         ck_assert_str_eq(cJSON_GetArrayItem(got, i)->valuestring, want[i]);
-        const cJSON *row = cJSON_GetArrayItem(item(p, "outputs"), i);
+        const cJSON *row = cJSON_GetArrayItem(json_item(p, "outputs"), i);
         ck_assert_int_eq(cJSON_GetArraySize(row), 3);
         double sum = 0;
         const cJSON *o;
@@ -682,16 +639,16 @@ START_TEST(classifier_with_string_labels)
 
     /* A single row gets a single label. */
     r = http_post(srv, "/predict", "{\"model\":\"blobs\",\"inputs\":[0.2,3.5]}", NULL);
-    p = take_json(&r, 200);
-    ck_assert_str_eq(str(p, "labels"), "setosa");
+    p = http_reply_take_json(&r, 200);
+    ck_assert_str_eq(json_str(p, "labels"), "setosa");
     cJSON_Delete(p);
 
     /* The training rows: nearly all named right. */
-    r = post(srv, "/predict", "{\"model\":\"blobs\",\"inputs\":[%s]}", inputs);
-    p = take_json(&r, 200);
+    r = http_postf(srv, "/predict", "{\"model\":\"blobs\",\"inputs\":[%s]}", inputs);
+    p = http_reply_take_json(&r, 200);
     int right = 0;
     for (int i = 0; i < 3 * PER_CLASS; i++)
-        right += strcmp(cJSON_GetArrayItem(item(p, "labels"), i)->valuestring, species[cls[i]]) == 0;
+        right += strcmp(cJSON_GetArrayItem(json_item(p, "labels"), i)->valuestring, species[cls[i]]) == 0;
     ck_assert_msg(right >= 3 * PER_CLASS * 95 / 100, "%d of %d right", right, 3 * PER_CLASS);
     cJSON_Delete(p);
 
@@ -700,15 +657,15 @@ START_TEST(classifier_with_string_labels)
     ft = open_memstream(&targets, &tlen);
     for (int i = 0; i < 3 * PER_CLASS; i++) fprintf(ft, "%s%d", i ? "," : "", cls[i]);
     fclose(ft);
-    r = post(srv, "/train?wait=true",
+    r = http_postf(srv, "/train?wait=true",
              "{\"model\":\"blobs-idx\",\"layers\":[2,8,3],\"activation\":\"tanh\","
              "\"loss\":\"crossentropy\",\"epochs\":100,\"seed\":5,\"inputs\":[%s],\"targets\":[%s]}",
              inputs, targets);
-    cJSON_Delete(take_json(&r, 201));
+    cJSON_Delete(http_reply_take_json(&r, 201));
     r = http_post(srv, "/predict", "{\"model\":\"blobs-idx\",\"inputs\":[[4,-2],[0,4]]}", NULL);
-    p = take_json(&r, 200);
-    ck_assert_int_eq((int)cJSON_GetArrayItem(item(p, "labels"), 0)->valuedouble, 2);
-    ck_assert_int_eq((int)cJSON_GetArrayItem(item(p, "labels"), 1)->valuedouble, 0);
+    p = http_reply_take_json(&r, 200);
+    ck_assert_int_eq((int)cJSON_GetArrayItem(json_item(p, "labels"), 0)->valuedouble, 2);
+    ck_assert_int_eq((int)cJSON_GetArrayItem(json_item(p, "labels"), 1)->valuedouble, 0);
     cJSON_Delete(p);
     free(inputs);
     free(targets);

@@ -34,61 +34,16 @@ static void stop(void)
 
 /* ------------------------------------------------------------ helpers */
 
-/* POSTs a body built from fmt. */
-static http_reply post(const server *s, const char *path, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static http_reply post(const server *s, const char *path, const char *fmt, ...)
-{
-    char *body;
-    va_list ap;
-    va_start(ap, fmt);
-    ck_assert_int_ge(vasprintf(&body, fmt, ap), 0);
-    va_end(ap);
-    http_reply r = http_post(s, path, body, NULL);
-    free(body);
-    return r;
-}
-
-/* Asserts the status and a JSON body; returns it parsed, and frees r. */
-static cJSON *take_json(http_reply *r, long status)
-{
-    ck_assert_msg(r->status == status, "status %ld, expected %ld: %s", r->status, status, r->body);
-    cJSON *j = http_reply_json(r);
-    http_reply_free(r);
-    return j;
-}
-
 static cJSON *get_json(const server *s, const char *path, long status)
 {
     http_reply r = http_get(s, path, NULL);
-    return take_json(&r, status);
-}
-
-static const cJSON *item(const cJSON *o, const char *key)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-    ck_assert_msg(v != NULL, "no \"%s\" in %s", key, cJSON_PrintUnformatted(o)); /* printed on failure only */
-    return v;
-}
-
-static double num(const cJSON *o, const char *key)
-{
-    const cJSON *v = item(o, key);
-    ck_assert_msg(cJSON_IsNumber(v), "\"%s\" is not a number", key);
-    return v->valuedouble;
-}
-
-static const char *str(const cJSON *o, const char *key)
-{
-    const cJSON *v = item(o, key);
-    ck_assert_msg(cJSON_IsString(v), "\"%s\" is not a string", key);
-    return v->valuestring;
+    return http_reply_take_json(&r, status);
 }
 
 /* outputs[row][col] of a /predict answer. */
 static double output(const cJSON *answer, int row, int col)
 {
-    const cJSON *outs = item(answer, "outputs");
+    const cJSON *outs = json_item(answer, "outputs");
     const cJSON *r = cJSON_GetArrayItem(outs, row), *v = cJSON_GetArrayItem(r, col);
     ck_assert_msg(cJSON_IsNumber(v), "no outputs[%d][%d]", row, col);
     return v->valuedouble;
@@ -101,7 +56,7 @@ static char *parameters_text(const server *s, const char *model, int version)
     char path[128];
     snprintf(path, sizeof path, "/model/%s/versions/%d", model, version);
     cJSON *v = get_json(s, path, 200);
-    char *text = cJSON_PrintUnformatted(item(v, "parameters"));
+    char *text = cJSON_PrintUnformatted(json_item(v, "parameters"));
     cJSON_Delete(v);
     return text;
 }
@@ -123,35 +78,35 @@ static double sigmoid(double x) { return 1.0 / (1.0 + exp(-x)); }
 /* Trains the seed's network with ?wait=true and checks the finished job. */
 static void train_seed(const server *s, int seed, int expect_version)
 {
-    http_reply r = post(s, "/train?wait=true", SEED_TRAIN, seed);
+    http_reply r = http_postf(s, "/train?wait=true", SEED_TRAIN, seed);
     ck_assert_msg(r.status == 201, "train: %ld %s", r.status, r.body);
     const char *where = http_reply_header(&r, "Location");
     ck_assert_ptr_nonnull(where);
     char loc[64], want[64];
     snprintf(loc, sizeof loc, "%s", where);
-    cJSON *job = take_json(&r, 201); /* frees r */
-    snprintf(want, sizeof want, "/train/%d", (int)num(job, "id"));
+    cJSON *job = http_reply_take_json(&r, 201); /* frees r */
+    snprintf(want, sizeof want, "/train/%d", (int)json_num(job, "id"));
     ck_assert_str_eq(loc, want);
-    ck_assert_str_eq(str(job, "status"), "succeeded");
-    ck_assert_str_eq(str(job, "model"), "gender");
-    ck_assert_int_eq((int)num(job, "version"), expect_version);
-    ck_assert_int_eq((int)num(job, "epoch"), 1000); /* the seed's default */
-    ck_assert_int_eq((int)num(job, "epochs"), 1000);
-    ck_assert(num(job, "loss") >= 0 && num(job, "loss") < 0.05);
-    ck_assert(cJSON_IsNull(item(job, "error")));
-    ck_assert(cJSON_IsString(item(job, "finished_at")));
+    ck_assert_str_eq(json_str(job, "status"), "succeeded");
+    ck_assert_str_eq(json_str(job, "model"), "gender");
+    ck_assert_int_eq((int)json_num(job, "version"), expect_version);
+    ck_assert_int_eq((int)json_num(job, "epoch"), 1000); /* the seed's default */
+    ck_assert_int_eq((int)json_num(job, "epochs"), 1000);
+    ck_assert(json_num(job, "loss") >= 0 && json_num(job, "loss") < 0.05);
+    ck_assert(cJSON_IsNull(json_item(job, "error")));
+    ck_assert(cJSON_IsString(json_item(job, "finished_at")));
     cJSON_Delete(job);
 }
 
 /* Emily [-7, -3] is predicted female (> 0.5), Frank [20, 2] male (< 0.5). */
 static void check_emily_frank(const server *s, const char *version_json, int expect_version)
 {
-    http_reply r = post(s, "/predict", "{\"model\":\"gender\",%s\"inputs\":[[-7,-3],[20,2]]}",
+    http_reply r = http_postf(s, "/predict", "{\"model\":\"gender\",%s\"inputs\":[[-7,-3],[20,2]]}",
                         version_json);
-    cJSON *p = take_json(&r, 200);
-    ck_assert_str_eq(str(p, "model"), "gender");
-    ck_assert_int_eq((int)num(p, "version"), expect_version);
-    ck_assert_int_eq(cJSON_GetArraySize(item(p, "outputs")), 2);
+    cJSON *p = http_reply_take_json(&r, 200);
+    ck_assert_str_eq(json_str(p, "model"), "gender");
+    ck_assert_int_eq((int)json_num(p, "version"), expect_version);
+    ck_assert_int_eq(cJSON_GetArraySize(json_item(p, "outputs")), 2);
     double emily = output(p, 0, 0), frank = output(p, 1, 0);
     ck_assert_msg(emily > 0.5 && frank < 0.5, "Emily %g, Frank %g", emily, frank);
     ck_assert_ptr_null(cJSON_GetObjectItem(p, "labels")); /* a regressor: no labels */
@@ -161,11 +116,11 @@ static void check_emily_frank(const server *s, const char *version_json, int exp
 static void check_loss_history(const server *s)
 {
     cJSON *h = get_json(s, "/model/gender/versions/1/loss", 200);
-    const cJSON *ep = item(h, "epoch"), *loss = item(h, "loss"), *val = item(h, "val_loss");
+    const cJSON *ep = json_item(h, "epoch"), *loss = json_item(h, "loss"), *val = json_item(h, "val_loss");
     ck_assert_int_eq(cJSON_GetArraySize(ep), 1000);
     ck_assert_int_eq(cJSON_GetArraySize(loss), 1000);
     ck_assert_int_eq(cJSON_GetArraySize(val), 1000);
-    ck_assert_int_eq((int)num(h, "total"), 1000);
+    ck_assert_int_eq((int)json_num(h, "total"), 1000);
     for (int i = 0; i < 1000; i++) {
         ck_assert_int_eq((int)cJSON_GetArrayItem(ep, i)->valuedouble, i + 1);
         ck_assert(cJSON_IsNumber(cJSON_GetArrayItem(loss, i)));
@@ -177,16 +132,16 @@ static void check_loss_history(const server *s)
 
     /* The version's training summary ends where the history ends. */
     cJSON *v = get_json(s, "/model/gender/versions/1", 200);
-    const cJSON *t = item(v, "training");
-    ck_assert_int_eq((int)num(t, "epochs_run"), 1000);
-    ck_assert(num(t, "loss") == last);
-    ck_assert_int_eq((int)num(t, "rows"), 4);
-    ck_assert_int_eq((int)num(v, "seed"), 42);
-    ck_assert_str_eq(str(v, "init"), "normal");
-    ck_assert_str_eq(str(v, "loss"), "mse");
-    ck_assert_str_eq(str(item(v, "optimizer"), "type"), "sgd");
-    ck_assert(fabs(num(item(v, "optimizer"), "learning_rate") - 0.1) < 1e-7);
-    ck_assert_int_eq((int)num(v, "batch_size"), 1);
+    const cJSON *t = json_item(v, "training");
+    ck_assert_int_eq((int)json_num(t, "epochs_run"), 1000);
+    ck_assert(json_num(t, "loss") == last);
+    ck_assert_int_eq((int)json_num(t, "rows"), 4);
+    ck_assert_int_eq((int)json_num(v, "seed"), 42);
+    ck_assert_str_eq(json_str(v, "init"), "normal");
+    ck_assert_str_eq(json_str(v, "loss"), "mse");
+    ck_assert_str_eq(json_str(json_item(v, "optimizer"), "type"), "sgd");
+    ck_assert(fabs(json_num(json_item(v, "optimizer"), "learning_rate") - 0.1) < 1e-7);
+    ck_assert_int_eq((int)json_num(v, "batch_size"), 1);
     cJSON_Delete(v);
 
     /* CSV: a header and one row per epoch, the same numbers. */
@@ -210,21 +165,21 @@ static void check_loss_history(const server *s)
 
     /* Pages: offset and limit cut the same history. */
     cJSON *page = get_json(s, "/model/gender/versions/1/loss?offset=10&limit=5", 200);
-    ck_assert_int_eq(cJSON_GetArraySize(item(page, "epoch")), 5);
-    ck_assert_int_eq((int)num(page, "total"), 1000);
-    ck_assert_int_eq((int)num(page, "offset"), 10);
+    ck_assert_int_eq(cJSON_GetArraySize(json_item(page, "epoch")), 5);
+    ck_assert_int_eq((int)json_num(page, "total"), 1000);
+    ck_assert_int_eq((int)json_num(page, "offset"), 10);
     for (int i = 0; i < 5; i++) {
-        ck_assert_int_eq((int)cJSON_GetArrayItem(item(page, "epoch"), i)->valuedouble, 11 + i);
-        ck_assert(cJSON_GetArrayItem(item(page, "loss"), i)->valuedouble ==
+        ck_assert_int_eq((int)cJSON_GetArrayItem(json_item(page, "epoch"), i)->valuedouble, 11 + i);
+        ck_assert(cJSON_GetArrayItem(json_item(page, "loss"), i)->valuedouble ==
                   cJSON_GetArrayItem(loss, 10 + i)->valuedouble);
     }
     cJSON_Delete(page);
     page = get_json(s, "/model/gender/versions/1/loss?offset=998&limit=10", 200);
-    ck_assert_int_eq(cJSON_GetArraySize(item(page, "epoch")), 2);
-    ck_assert_int_eq((int)cJSON_GetArrayItem(item(page, "epoch"), 1)->valuedouble, 1000);
+    ck_assert_int_eq(cJSON_GetArraySize(json_item(page, "epoch")), 2);
+    ck_assert_int_eq((int)cJSON_GetArrayItem(json_item(page, "epoch"), 1)->valuedouble, 1000);
     cJSON_Delete(page);
     page = get_json(s, "/model/gender/versions/1/loss?offset=1000", 200);
-    ck_assert_int_eq(cJSON_GetArraySize(item(page, "epoch")), 0);
+    ck_assert_int_eq(cJSON_GetArraySize(json_item(page, "epoch")), 0);
     cJSON_Delete(page);
     r = http_get(s, "/model/gender/versions/1/loss?format=csv&offset=999&limit=5", NULL);
     ck_assert_int_eq(r.status, 200);
@@ -256,26 +211,26 @@ START_TEST(seed_end_to_end)
 
     /* Aliases pin a version; "latest" moves, "production" does not. */
     http_reply r = http_put(s, "/model/gender/aliases/production", "{\"version\":1}", NULL);
-    cJSON *a = take_json(&r, 200);
-    ck_assert_str_eq(str(a, "alias"), "production");
-    ck_assert_int_eq((int)num(a, "version"), 1);
+    cJSON *a = http_reply_take_json(&r, 200);
+    ck_assert_str_eq(json_str(a, "alias"), "production");
+    ck_assert_int_eq((int)json_num(a, "version"), 1);
     cJSON_Delete(a);
     check_emily_frank(s, "\"version\":\"production\",", 1);
     a = get_json(s, "/model/gender/aliases/production", 200);
-    ck_assert_int_eq((int)num(a, "version"), 1);
+    ck_assert_int_eq((int)json_num(a, "version"), 1);
     cJSON_Delete(a);
     r = http_put(s, "/model/gender/aliases/staging", "{\"version\":2}", NULL);
-    cJSON_Delete(take_json(&r, 200));
+    cJSON_Delete(http_reply_take_json(&r, 200));
     a = get_json(s, "/model/gender/aliases", 200);
-    ck_assert_int_eq(cJSON_GetArraySize(item(a, "aliases")), 2);
+    ck_assert_int_eq(cJSON_GetArraySize(json_item(a, "aliases")), 2);
     cJSON_Delete(a);
 
     /* Moving an alias. */
     r = http_put(s, "/model/gender/aliases/staging", "{\"version\":1}", NULL);
-    cJSON_Delete(take_json(&r, 200));
+    cJSON_Delete(http_reply_take_json(&r, 200));
     check_emily_frank(s, "\"version\":\"staging\",", 1);
     r = http_put(s, "/model/gender/aliases/staging", "{\"version\":2}", NULL);
-    cJSON_Delete(take_json(&r, 200));
+    cJSON_Delete(http_reply_take_json(&r, 200));
     check_emily_frank(s, "\"version\":\"staging\",", 2);
 
     /* A third version from another seed: different weights, the new latest,
@@ -302,22 +257,22 @@ START_TEST(seed_end_to_end)
 
     /* The registry lists the model, its versions (newest first) and aliases. */
     cJSON *list = get_json(s, "/model", 200);
-    const cJSON *models = item(list, "models");
+    const cJSON *models = json_item(list, "models");
     ck_assert_int_eq(cJSON_GetArraySize(models), 1);
     const cJSON *m0 = cJSON_GetArrayItem(models, 0);
-    ck_assert_str_eq(str(m0, "name"), "gender");
-    ck_assert_int_eq((int)num(m0, "latest_version"), 3);
-    ck_assert_int_eq((int)num(m0, "version_count"), 3);
+    ck_assert_str_eq(json_str(m0, "name"), "gender");
+    ck_assert_int_eq((int)json_num(m0, "latest_version"), 3);
+    ck_assert_int_eq((int)json_num(m0, "version_count"), 3);
     cJSON_Delete(list);
     cJSON *model = get_json(s, "/model/gender", 200);
-    const cJSON *versions = item(model, "versions");
+    const cJSON *versions = json_item(model, "versions");
     ck_assert_int_eq(cJSON_GetArraySize(versions), 3);
     for (int i = 0; i < 3; i++)
-        ck_assert_int_eq((int)num(cJSON_GetArrayItem(versions, i), "version"), 3 - i);
-    ck_assert_int_eq((int)num(cJSON_GetArrayItem(versions, 0), "epochs_run"), 1000);
-    const cJSON *aliases = item(model, "aliases");
+        ck_assert_int_eq((int)json_num(cJSON_GetArrayItem(versions, i), "version"), 3 - i);
+    ck_assert_int_eq((int)json_num(cJSON_GetArrayItem(versions, 0), "epochs_run"), 1000);
+    const cJSON *aliases = json_item(model, "aliases");
     ck_assert_int_eq(cJSON_GetArraySize(aliases), 1);
-    ck_assert_int_eq((int)num(aliases, "production"), 1);
+    ck_assert_int_eq((int)json_num(aliases, "production"), 1);
     char *model_before = cJSON_PrintUnformatted(model);
     cJSON_Delete(model);
 
@@ -355,8 +310,8 @@ START_TEST(seed_end_to_end)
     free(p1_after);
     free(p1);
     cJSON *job = get_json(s, "/train/1", 200);
-    ck_assert_str_eq(str(job, "status"), "succeeded");
-    ck_assert_int_eq((int)num(job, "version"), 1);
+    ck_assert_str_eq(json_str(job, "status"), "succeeded");
+    ck_assert_int_eq((int)json_num(job, "version"), 1);
     cJSON_Delete(job);
 
     /* Training goes on after the restart: version 4, never a reused number. */
@@ -420,12 +375,12 @@ static void import_hand(const server *s, const char *name, int expect_version)
     ck_assert_msg(r.status == 201, "import: %ld %s", r.status, r.body);
     snprintf(want, sizeof want, "/model/%s/versions/%d", name, expect_version);
     ck_assert_str_eq(http_reply_header(&r, "Location"), want);
-    cJSON *v = take_json(&r, 201);
-    ck_assert_int_eq((int)num(v, "version"), expect_version);
-    ck_assert_str_eq(str(v, "model"), name);
+    cJSON *v = http_reply_take_json(&r, 201);
+    ck_assert_int_eq((int)json_num(v, "version"), expect_version);
+    ck_assert_str_eq(json_str(v, "model"), name);
     /* the answer is the version as GET shows it, parameters included */
-    ck_assert_int_eq(cJSON_GetArraySize(item(v, "parameters")), 2);
-    ck_assert_str_eq(str(v, "source"), "import");
+    ck_assert_int_eq(cJSON_GetArraySize(json_item(v, "parameters")), 2);
+    ck_assert_str_eq(json_str(v, "source"), "import");
     cJSON_Delete(v);
 }
 
@@ -433,8 +388,8 @@ START_TEST(import_matches_hand_computation)
 {
     import_hand(srv, "hand", 1);
     http_reply r = http_post(srv, "/predict", "{\"model\":\"hand\",\"inputs\":" PROBE_INPUTS "}", NULL);
-    cJSON *p = take_json(&r, 200);
-    ck_assert_int_eq(cJSON_GetArraySize(item(p, "outputs")), (int)N_PROBES);
+    cJSON *p = http_reply_take_json(&r, 200);
+    ck_assert_int_eq(cJSON_GetArraySize(json_item(p, "outputs")), (int)N_PROBES);
     for (size_t i = 0; i < N_PROBES; i++) {
         double want = hand_o1(probes[i][0], probes[i][1]), got = output(p, (int)i, 0);
         ck_assert_msg(fabs(got - want) < 1e-6, "row %zu: server %.9g, by hand %.9g", i, got, want);
@@ -443,8 +398,8 @@ START_TEST(import_matches_hand_computation)
 
     /* A single row in, a single row out. */
     r = http_post(srv, "/predict", "{\"model\":\"hand\",\"inputs\":[0.3,-1.7]}", NULL);
-    p = take_json(&r, 200);
-    const cJSON *outs = item(p, "outputs");
+    p = http_reply_take_json(&r, 200);
+    const cJSON *outs = json_item(p, "outputs");
     ck_assert_int_eq(cJSON_GetArraySize(outs), 1);
     ck_assert(cJSON_IsNumber(cJSON_GetArrayItem(outs, 0)));
     ck_assert(fabs(cJSON_GetArrayItem(outs, 0)->valuedouble - hand_o1(0.3, -1.7)) < 1e-6);
@@ -452,22 +407,22 @@ START_TEST(import_matches_hand_computation)
 
     /* The version reads back with the same weights, in the contract's layout. */
     cJSON *v = get_json(srv, "/model/hand/versions/1", 200);
-    char *params = cJSON_PrintUnformatted(item(v, "parameters"));
+    char *params = cJSON_PrintUnformatted(json_item(v, "parameters"));
     ck_assert_str_eq(params, "[{\"W\":[[0.5,-0.25],[1,0.75]],\"b\":[0,0.1]},{\"W\":[[1.5,-1.25]],\"b\":[0.2]}]");
     free(params);
-    char *layers = cJSON_PrintUnformatted(item(v, "layers"));
+    char *layers = cJSON_PrintUnformatted(json_item(v, "layers"));
     ck_assert_str_eq(layers, "[2,2,1]");
     free(layers);
-    ck_assert_str_eq(str(v, "loss"), "mse");
-    ck_assert_str_eq(str(v, "output_activation"), "sigmoid");
+    ck_assert_str_eq(json_str(v, "loss"), "mse");
+    ck_assert_str_eq(json_str(v, "output_activation"), "sigmoid");
 
     /* Re-importing what GET gave: a new version with identical predictions. */
     char *copy = cJSON_PrintUnformatted(v);
     cJSON_Delete(v);
     r = http_post(srv, "/model/hand-copy/versions", copy, NULL);
     free(copy);
-    cJSON *created = take_json(&r, 201);
-    ck_assert_int_eq((int)num(created, "version"), 1);
+    cJSON *created = http_reply_take_json(&r, 201);
+    ck_assert_int_eq((int)json_num(created, "version"), 1);
     cJSON_Delete(created);
     char *a = predict_body(srv, "{\"model\":\"hand\",\"inputs\":" PROBE_INPUTS "}");
     char *b = predict_body(srv, "{\"model\":\"hand-copy\",\"inputs\":" PROBE_INPUTS "}");
@@ -490,9 +445,9 @@ START_TEST(import_other_activations)
                              "\"parameters\":[{\"W\":[[0.5,-0.25],[1.0,0.75]],\"b\":[0.0,0.1]},"
                              "{\"W\":[[1.5,-1.25]],\"b\":[0.2]}]}",
                              NULL);
-    cJSON_Delete(take_json(&r, 201));
+    cJSON_Delete(http_reply_take_json(&r, 201));
     r = http_post(srv, "/predict", "{\"model\":\"hand-tanh\",\"inputs\":" PROBE_INPUTS "}", NULL);
-    cJSON *p = take_json(&r, 200);
+    cJSON *p = http_reply_take_json(&r, 200);
     for (size_t i = 0; i < N_PROBES; i++) {
         double x1 = probes[i][0], x2 = probes[i][1];
         double want = w5 * tanh(w1 * x1 + w2 * x2 + b1) + w6 * tanh(w3 * x1 + w4 * x2 + b2) + b3;
@@ -510,14 +465,14 @@ START_TEST(tf_serving_routes)
     import_hand(srv, "tf", 1);
     import_hand(srv, "tf", 2);
     http_reply r = http_put(srv, "/model/tf/aliases/stable", "{\"version\":1}", NULL);
-    cJSON_Delete(take_json(&r, 200));
+    cJSON_Delete(http_reply_take_json(&r, 200));
 
     const char *paths[] = {"/v1/models/tf:predict", "/v1/models/tf/versions/1:predict",
                            "/v1/models/tf/versions/2:predict", "/v1/models/tf/labels/stable:predict"};
     for (size_t k = 0; k < sizeof paths / sizeof paths[0]; k++) {
         r = http_post(srv, paths[k], "{\"instances\":" PROBE_INPUTS "}", NULL);
-        cJSON *p = take_json(&r, 200);
-        const cJSON *pred = item(p, "predictions");
+        cJSON *p = http_reply_take_json(&r, 200);
+        const cJSON *pred = json_item(p, "predictions");
         ck_assert_msg(cJSON_GetArraySize(pred) == (int)N_PROBES, "%s", paths[k]);
         ck_assert_ptr_null(cJSON_GetObjectItem(p, "outputs"));
         for (size_t i = 0; i < N_PROBES; i++) {
@@ -531,14 +486,14 @@ START_TEST(tf_serving_routes)
 
     /* The columnar form: "inputs" in, "outputs" out. */
     r = http_post(srv, "/v1/models/tf:predict", "{\"inputs\":[[-7,-3]]}", NULL);
-    cJSON *p = take_json(&r, 200);
+    cJSON *p = http_reply_take_json(&r, 200);
     ck_assert(fabs(output(p, 0, 0) - hand_o1(-7, -3)) < 1e-6);
     ck_assert_ptr_null(cJSON_GetObjectItem(p, "predictions"));
     cJSON_Delete(p);
     /* /predict takes "instances" too. */
     r = http_post(srv, "/predict", "{\"model\":\"tf\",\"instances\":[[-7,-3]]}", NULL);
-    p = take_json(&r, 200);
-    ck_assert(fabs(cJSON_GetArrayItem(cJSON_GetArrayItem(item(p, "predictions"), 0), 0)->valuedouble -
+    p = http_reply_take_json(&r, 200);
+    ck_assert(fabs(cJSON_GetArrayItem(cJSON_GetArrayItem(json_item(p, "predictions"), 0), 0)->valuedouble -
                    hand_o1(-7, -3)) < 1e-6);
     cJSON_Delete(p);
 
@@ -553,15 +508,15 @@ START_TEST(tf_serving_routes)
 
     /* Status: every version, newest first, AVAILABLE. */
     cJSON *st = get_json(srv, "/v1/models/tf", 200);
-    const cJSON *list = item(st, "model_version_status");
+    const cJSON *list = json_item(st, "model_version_status");
     ck_assert_int_eq(cJSON_GetArraySize(list), 2);
     for (int i = 0; i < 2; i++) {
         const cJSON *e = cJSON_GetArrayItem(list, i);
         char want[4];
         snprintf(want, sizeof want, "%d", 2 - i);
-        ck_assert_str_eq(str(e, "version"), want);
-        ck_assert_str_eq(str(e, "state"), "AVAILABLE");
-        ck_assert_str_eq(str(item(e, "status"), "error_code"), "OK");
+        ck_assert_str_eq(json_str(e, "version"), want);
+        ck_assert_str_eq(json_str(e, "state"), "AVAILABLE");
+        ck_assert_str_eq(json_str(json_item(e, "status"), "error_code"), "OK");
     }
     cJSON_Delete(st);
     r = http_get(srv, "/v1/models/nope", NULL);
