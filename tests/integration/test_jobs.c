@@ -418,7 +418,17 @@ START_TEST(events_joined_mid_run)
      * the job end before the stream opens, the replay must say the same.) */
     enum { EPOCHS = 4000 };
     int id = submit(srv, "{\"model\":\"sse-late\",\"layers\":[2,32,32,1],\"epochs\":4000,\"seed\":4," SEED_DATA "}");
-    cJSON_Delete(poll_job(srv, id, "running", 1));
+    /* Wait until it runs; under valgrind (one thread at a time) it may even
+     * end first, and then the replay must tell the same story. */
+    for (long deadline = now_ms() + POLL_LIMIT_MS;;) {
+        cJSON *job = get_job(srv, id);
+        bool started = ended(json_str(job, "status")) || json_num(job, "epoch") >= 1;
+        cJSON_Delete(job);
+        if (started)
+            break;
+        ck_assert_msg(now_ms() < deadline, "job %d never started", id);
+        usleep(5000);
+    }
     sse_event *ev;
     cJSON *done;
     size_t n = read_events(srv, id, EPOCHS, &ev, &done);
