@@ -13,37 +13,6 @@
 
 /* ---- the text walk-through ---- */
 
-typedef struct {
-    char *buf;
-    size_t len, cap;
-} text;
-
-static void say(text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void say(text *t, const char *fmt, ...)
-{
-    va_list ap;
-    for (;;) {
-        size_t room = t->cap - t->len;
-        va_start(ap, fmt);
-        int n = t->buf ? vsnprintf(t->buf + t->len, room, fmt, ap) : -1;
-        va_end(ap);
-        if (n < 0)
-            return;
-        if ((size_t)n < room) {
-            t->len += (size_t)n;
-            return;
-        }
-        char *bigger = realloc(t->buf, t->cap * 2 + (size_t)n);
-        if (!bigger) {
-            free(t->buf);
-            t->buf = NULL;
-            return;
-        }
-        t->buf = bigger;
-        t->cap = t->cap * 2 + (size_t)n;
-    }
-}
-
 /* A value of the named object (the JSON answer is the single source). */
 static double num(const cJSON *named, const char *group, const char *name)
 {
@@ -62,7 +31,7 @@ static const char *loss_formula(sn_loss loss)
 }
 
 /* The seed document's calculation, for a [2, 2, 1] network. */
-static void seed_text(text *t, const cJSON *named, const sn_arch *arch, const sn_optimizer *opt)
+static void seed_text(http_buffer *t, const cJSON *named, const sn_arch *arch, const sn_optimizer *opt)
 {
 #define V(name) num(named, "values", name)
 #define P(name) num(named, "parameters", name)
@@ -70,34 +39,34 @@ static void seed_text(text *t, const cJSON *named, const sn_arch *arch, const sn
 #define G(name) num(named, "gradients", name)
 #define U(name) num(named, "updated", name)
     const char *fh = sn_activation_name(arch->act[0]), *fo = sn_activation_name(arch->act[1]);
-    say(t, "feed forward (x1 = %.6g, x2 = %.6g)\n", V("x1"), V("x2"));
+    http_buffer_printf(t, "feed forward (x1 = %.6g, x2 = %.6g)\n", V("x1"), V("x2"));
     for (int h = 1; h <= 2; h++) {
         const char *wa = h == 1 ? "w1" : "w3", *wb = h == 1 ? "w2" : "w4", *b = h == 1 ? "b1" : "b2";
         char sum[8], out[4];
         snprintf(sum, sizeof sum, "sum_h%d", h);
         snprintf(out, sizeof out, "h%d", h);
-        say(t, "  %s = %s*x1 + %s*x2 + %s = %.6g*%.6g + %.6g*%.6g + %.6g = %.6g\n", sum, wa, wb, b,
+        http_buffer_printf(t, "  %s = %s*x1 + %s*x2 + %s = %.6g*%.6g + %.6g*%.6g + %.6g = %.6g\n", sum, wa, wb, b,
             P(wa), V("x1"), P(wb), V("x2"), P(b), V(sum));
-        say(t, "  %s = %s(%s) = %.6g\n", out, fh, sum, V(out));
+        http_buffer_printf(t, "  %s = %s(%s) = %.6g\n", out, fh, sum, V(out));
     }
-    say(t, "  sum_o1 = w5*h1 + w6*h2 + b3 = %.6g*%.6g + %.6g*%.6g + %.6g = %.6g\n", P("w5"), V("h1"),
+    http_buffer_printf(t, "  sum_o1 = w5*h1 + w6*h2 + b3 = %.6g*%.6g + %.6g*%.6g + %.6g = %.6g\n", P("w5"), V("h1"),
         P("w6"), V("h2"), P("b3"), V("sum_o1"));
-    say(t, "  y_pred = o1 = %s(sum_o1) = %.6g\n", fo, V("o1"));
-    say(t, "loss\n  L = %s = %.6g   (y_true = %.6g)\n", loss_formula(arch->loss), V("loss"), V("y_true"));
-    say(t, "partial derivatives%s\n", arch->act[0] == SN_ACT_SIGMOID ? " (sigmoid'(x) = sigmoid(x) * (1 - sigmoid(x)))" : "");
-    say(t, "  dL/dypred  = %.6g\n", D("dL/dypred"));
-    say(t, "  dypred/dw5 = h1 * %s'(sum_o1) = %.6g\n", fo, D("dypred/dw5"));
-    say(t, "  dypred/dw6 = h2 * %s'(sum_o1) = %.6g\n", fo, D("dypred/dw6"));
-    say(t, "  dypred/db3 = %s'(sum_o1) = %.6g\n", fo, D("dypred/db3"));
-    say(t, "  dypred/dh1 = w5 * %s'(sum_o1) = %.6g\n", fo, D("dypred/dh1"));
-    say(t, "  dypred/dh2 = w6 * %s'(sum_o1) = %.6g\n", fo, D("dypred/dh2"));
-    say(t, "  dh1/dw1 = x1 * %s'(sum_h1) = %.6g\n", fh, D("dh1/dw1"));
-    say(t, "  dh1/dw2 = x2 * %s'(sum_h1) = %.6g\n", fh, D("dh1/dw2"));
-    say(t, "  dh1/db1 = %s'(sum_h1) = %.6g\n", fh, D("dh1/db1"));
-    say(t, "  dh2/dw3 = x1 * %s'(sum_h2) = %.6g\n", fh, D("dh2/dw3"));
-    say(t, "  dh2/dw4 = x2 * %s'(sum_h2) = %.6g\n", fh, D("dh2/dw4"));
-    say(t, "  dh2/db2 = %s'(sum_h2) = %.6g\n", fh, D("dh2/db2"));
-    say(t, "chain rule\n");
+    http_buffer_printf(t, "  y_pred = o1 = %s(sum_o1) = %.6g\n", fo, V("o1"));
+    http_buffer_printf(t, "loss\n  L = %s = %.6g   (y_true = %.6g)\n", loss_formula(arch->loss), V("loss"), V("y_true"));
+    http_buffer_printf(t, "partial derivatives%s\n", arch->act[0] == SN_ACT_SIGMOID ? " (sigmoid'(x) = sigmoid(x) * (1 - sigmoid(x)))" : "");
+    http_buffer_printf(t, "  dL/dypred  = %.6g\n", D("dL/dypred"));
+    http_buffer_printf(t, "  dypred/dw5 = h1 * %s'(sum_o1) = %.6g\n", fo, D("dypred/dw5"));
+    http_buffer_printf(t, "  dypred/dw6 = h2 * %s'(sum_o1) = %.6g\n", fo, D("dypred/dw6"));
+    http_buffer_printf(t, "  dypred/db3 = %s'(sum_o1) = %.6g\n", fo, D("dypred/db3"));
+    http_buffer_printf(t, "  dypred/dh1 = w5 * %s'(sum_o1) = %.6g\n", fo, D("dypred/dh1"));
+    http_buffer_printf(t, "  dypred/dh2 = w6 * %s'(sum_o1) = %.6g\n", fo, D("dypred/dh2"));
+    http_buffer_printf(t, "  dh1/dw1 = x1 * %s'(sum_h1) = %.6g\n", fh, D("dh1/dw1"));
+    http_buffer_printf(t, "  dh1/dw2 = x2 * %s'(sum_h1) = %.6g\n", fh, D("dh1/dw2"));
+    http_buffer_printf(t, "  dh1/db1 = %s'(sum_h1) = %.6g\n", fh, D("dh1/db1"));
+    http_buffer_printf(t, "  dh2/dw3 = x1 * %s'(sum_h2) = %.6g\n", fh, D("dh2/dw3"));
+    http_buffer_printf(t, "  dh2/dw4 = x2 * %s'(sum_h2) = %.6g\n", fh, D("dh2/dw4"));
+    http_buffer_printf(t, "  dh2/db2 = %s'(sum_h2) = %.6g\n", fh, D("dh2/db2"));
+    http_buffer_printf(t, "chain rule\n");
     static const struct { const char *theta, *via, *local; } chain[9] = {
         {"w1", "dypred/dh1", "dh1/dw1"}, {"w2", "dypred/dh1", "dh1/dw2"}, {"b1", "dypred/dh1", "dh1/db1"},
         {"w3", "dypred/dh2", "dh2/dw3"}, {"w4", "dypred/dh2", "dh2/dw4"}, {"b2", "dypred/dh2", "dh2/db2"},
@@ -107,25 +76,25 @@ static void seed_text(text *t, const cJSON *named, const sn_arch *arch, const sn
         char g[8];
         snprintf(g, sizeof g, "dL/d%s", chain[i].theta);
         if (chain[i].via)
-            say(t, "  %s = dL/dypred * %s * %s = %.6g * %.6g * %.6g = %.6g\n", g, chain[i].via, chain[i].local,
+            http_buffer_printf(t, "  %s = dL/dypred * %s * %s = %.6g * %.6g * %.6g = %.6g\n", g, chain[i].via, chain[i].local,
                 D("dL/dypred"), D(chain[i].via), D(chain[i].local), G(g));
         else
-            say(t, "  %s = dL/dypred * %s = %.6g * %.6g = %.6g\n", g, chain[i].local, D("dL/dypred"),
+            http_buffer_printf(t, "  %s = dL/dypred * %s = %.6g * %.6g = %.6g\n", g, chain[i].local, D("dL/dypred"),
                 D(chain[i].local), G(g));
     }
     if (opt->type == SN_OPT_SGD) {
-        say(t, "update (sgd, learning rate eta = %g): theta <- theta - eta * dL/dtheta\n", (double)opt->learning_rate);
+        http_buffer_printf(t, "update (sgd, learning rate eta = %g): theta <- theta - eta * dL/dtheta\n", (double)opt->learning_rate);
         for (int i = 0; i < 9; i++) {
             char g[8];
             snprintf(g, sizeof g, "dL/d%s", chain[i].theta);
-            say(t, "  %s <- %.6g - %g * %.6g = %.6g\n", chain[i].theta, P(chain[i].theta),
+            http_buffer_printf(t, "  %s <- %.6g - %g * %.6g = %.6g\n", chain[i].theta, P(chain[i].theta),
                 (double)opt->learning_rate, G(g), U(chain[i].theta));
         }
     } else {
-        say(t, "update (%s, first step from fresh state, learning rate %g)\n", sn_optimizer_name(opt->type),
+        http_buffer_printf(t, "update (%s, first step from fresh state, learning rate %g)\n", sn_optimizer_name(opt->type),
             (double)opt->learning_rate);
         for (int i = 0; i < 9; i++)
-            say(t, "  %s: %.6g -> %.6g\n", chain[i].theta, P(chain[i].theta), U(chain[i].theta));
+            http_buffer_printf(t, "  %s: %.6g -> %.6g\n", chain[i].theta, P(chain[i].theta), U(chain[i].theta));
     }
 #undef V
 #undef P
@@ -134,20 +103,20 @@ static void seed_text(text *t, const cJSON *named, const sn_arch *arch, const sn
 #undef U
 }
 
-static void vector_text(text *t, const char *name, const float *x, size_t n)
+static void vector_text(http_buffer *t, const char *name, const float *x, size_t n)
 {
-    say(t, "  %s = [", name);
+    http_buffer_printf(t, "  %s = [", name);
     for (size_t i = 0; i < n; i++)
-        say(t, "%s%.6g", i ? ", " : "", (double)x[i]);
-    say(t, "]\n");
+        http_buffer_printf(t, "%s%.6g", i ? ", " : "", (double)x[i]);
+    http_buffer_printf(t, "]\n");
 }
 
 /* Any other network: the same steps, layer by layer, as vectors. */
-static void layers_text(text *t, const sn_net *net, const sn_explain *ex)
+static void layers_text(http_buffer *t, const sn_net *net, const sn_explain *ex)
 {
     const sn_arch *arch = sn_net_arch(net);
     int last = arch->n_layers - 2;
-    say(t, "feed forward\n");
+    http_buffer_printf(t, "feed forward\n");
     vector_text(t, "a0 (inputs)", ex->a[0], (size_t)arch->sizes[0]);
     for (int l = 0; l <= last; l++) {
         char name[48];
@@ -156,8 +125,8 @@ static void layers_text(text *t, const sn_net *net, const sn_explain *ex)
         snprintf(name, sizeof name, "a%d = %s(z%d)", l + 1, sn_activation_name(arch->act[l]), l + 1);
         vector_text(t, name, ex->a[l + 1], (size_t)arch->sizes[l + 1]);
     }
-    say(t, "loss\n  L = %.6g (%s)\n", ex->loss, sn_loss_name(arch->loss));
-    say(t, "backward\n");
+    http_buffer_printf(t, "loss\n  L = %.6g (%s)\n", ex->loss, sn_loss_name(arch->loss));
+    http_buffer_printf(t, "backward\n");
     vector_text(t, "dL/dy_pred", ex->dloss_dy, (size_t)arch->sizes[last + 1]);
     for (int l = last; l >= 0; l--) {
         char name[64];
@@ -256,20 +225,20 @@ void explain_post(http_request *req, http_response *res)
         } else {
             cJSON *o = codec_explanation(r.model, m->version, m->net, &m->optimizer, r.inputs, y, ex);
             if (wants_text(req)) {
-                text t = {.buf = malloc(4096), .cap = 4096};
-                say(&t, "model %s version %lld: one step of backpropagation\n", r.model, (long long)m->version);
+                http_buffer t = {.limit = UINT64_MAX};
+                http_buffer_printf(&t, "model %s version %lld: one step of backpropagation\n", r.model, (long long)m->version);
                 const cJSON *named = cJSON_GetObjectItemCaseSensitive(o, "named");
                 if (named)
                     seed_text(&t, named, arch, &m->optimizer);
                 else
                     layers_text(&t, m->net, ex);
-                say(&t, "check: numerical (central differences) vs analytic gradient, largest relative error %.3g\n",
+                http_buffer_printf(&t, "check: numerical (central differences) vs analytic gradient, largest relative error %.3g\n",
                     ex->max_rel_error);
-                if (t.buf)
-                    http_text(res, 200, "text/plain; charset=utf-8", t.buf);
+                if (t.data)
+                    http_text(res, 200, "text/plain; charset=utf-8", t.data);
                 else
                     http_problem(res, 503, NULL, "out of memory");
-                free(t.buf);
+                free(t.data);
                 cJSON_Delete(o);
             } else {
                 http_json(res, 200, o);

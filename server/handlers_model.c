@@ -178,26 +178,12 @@ static bool query_count(http_request *req, http_response *res, const char *name,
     return true;
 }
 
-static void append_csv_number(char **buf, size_t *len, size_t *cap, double v, const char *sep)
+/* A loss as CSV: the digits JSON gets, empty when absent. */
+static void csv_number(http_buffer *b, double v, char sep)
 {
-    char num[40] = "";
-    if (isfinite(v)) {
-        cJSON *n = codec_loss(v); /* the same digits JSON gets */
-        snprintf(num, sizeof num, "%s", n && n->valuestring ? n->valuestring : "");
-        cJSON_Delete(n);
-    }
-    size_t need = strlen(num) + strlen(sep);
-    while (*buf && *len + need + 1 > *cap) {
-        char *bigger = realloc(*buf, *cap *= 2);
-        if (!bigger)
-            free(*buf);
-        *buf = bigger;
-    }
-    if (*buf) {
-        memcpy(*buf + *len, num, strlen(num));
-        memcpy(*buf + *len + strlen(num), sep, strlen(sep) + 1);
-        *len += need;
-    }
+    cJSON *n = isfinite(v) ? codec_loss(v) : NULL;
+    http_buffer_printf(b, "%s%c", n && n->valuestring ? n->valuestring : "", sep);
+    cJSON_Delete(n);
 }
 
 void version_loss(http_request *req, http_response *res)
@@ -223,22 +209,18 @@ void version_loss(http_request *req, http_response *res)
         return;
     }
     if (csv) {
-        size_t cap = 4096, len = 0;
-        char *buf = malloc(cap);
-        if (buf)
-            len = (size_t)snprintf(buf, cap, "epoch,loss,val_loss\n");
-        for (size_t i = 0; buf && i < n; i++) {
-            char ep[24];
-            snprintf(ep, sizeof ep, "%lld,", (long long)p[i].epoch);
-            append_csv_number(&buf, &len, &cap, NAN, ep);
-            append_csv_number(&buf, &len, &cap, p[i].loss, ",");
-            append_csv_number(&buf, &len, &cap, p[i].val_loss, "\n");
+        http_buffer b = {.limit = UINT64_MAX};
+        http_buffer_printf(&b, "epoch,loss,val_loss\n");
+        for (size_t i = 0; i < n; i++) {
+            http_buffer_printf(&b, "%lld,", (long long)p[i].epoch);
+            csv_number(&b, p[i].loss, ',');
+            csv_number(&b, p[i].val_loss, '\n');
         }
-        if (buf)
-            http_body_set(res, 200, "text/csv; charset=utf-8", buf, len);
+        if (b.data)
+            http_body_set(res, 200, "text/csv; charset=utf-8", b.data, b.len);
         else
             http_problem(res, 503, NULL, "out of memory");
-        free(buf);
+        free(b.data);
     } else {
         cJSON *out = cJSON_CreateObject();
         cJSON_AddStringToObject(out, "model", name);

@@ -213,18 +213,24 @@ static int format_epoch(char *buf, size_t max, const store_loss_point *p)
 }
 
 /* The closing event: the job as it ended. */
+static int format_job_done(char *buf, size_t max, const store_job *row)
+{
+    cJSON *j = codec_job(row);
+    char *data = cJSON_PrintUnformatted(j);
+    cJSON_Delete(j);
+    int n = data ? snprintf(buf, max, "event: done\ndata: %s\n\n", data) : -1;
+    free(data);
+    return n;
+}
+
 static int format_done(sse_ctx *s, char *buf, size_t max)
 {
     store_job *row;
     char err[256];
     if (store_job_get(s->store, s->id, &row, err, sizeof err) != STORE_OK)
         return snprintf(buf, max, "event: done\ndata: {\"id\":%lld}\n\n", (long long)s->id);
-    cJSON *j = codec_job(row);
-    char *data = cJSON_PrintUnformatted(j);
-    cJSON_Delete(j);
+    int n = format_job_done(buf, max, row);
     store_job_free(row);
-    int n = data ? snprintf(buf, max, "event: done\ndata: %s\n\n", data) : -1;
-    free(data);
     return n;
 }
 
@@ -278,49 +284,27 @@ static void sse_replay(http_request *req, http_response *res, int64_t id)
     store_job *row = job_now(req, res, id);
     if (!row)
         return;
-    size_t cap = 4096, len = 0;
-    char *text = malloc(cap);
+    http_buffer text = {.limit = UINT64_MAX};
     store_loss_point *points = NULL;
     size_t n = 0;
     int64_t total;
-    char err[256];
+    char err[256], ev[1024];
     if (row->status == STORE_JOB_SUCCEEDED && row->version)
         store_loss_history(a->store, row->model, row->version, 0, -1, &points, &n, &total, err, sizeof err);
-    for (size_t i = 0; text && i <= n; i++) {
-        char ev[1024];
-        int w;
-        if (i < n) {
-            w = format_epoch(ev, sizeof ev, &points[i]);
-        } else {
-            cJSON *j = codec_job(row);
-            char *data = cJSON_PrintUnformatted(j);
-            cJSON_Delete(j);
-            w = data ? snprintf(ev, sizeof ev, "event: done\ndata: %s\n\n", data) : -1;
-            free(data);
-        }
-        if (w < 0 || (size_t)w >= sizeof ev)
-            continue;
-        while (len + (size_t)w + 1 > cap) {
-            char *bigger = realloc(text, cap *= 2);
-            if (!bigger) {
-                free(text);
-                text = NULL;
-                break;
-            }
-            text = bigger;
-        }
-        if (text)
-            memcpy(text + len, ev, (size_t)w), len += (size_t)w;
+    for (size_t i = 0; i <= n; i++) {
+        int w = i < n ? format_epoch(ev, sizeof ev, &points[i]) : format_job_done(ev, sizeof ev, row);
+        if (w >= 0 && (size_t)w < sizeof ev)
+            http_buffer_printf(&text, "%s", ev); /* a failure empties text */
     }
     store_loss_free(points);
     store_job_free(row);
-    if (!text) {
+    if (!text.data) {
         http_problem(res, 503, NULL, "out of memory");
         return;
     }
     http_header_add(res, "Cache-Control", "no-cache");
-    http_body_set(res, 200, "text/event-stream", text, len);
-    free(text);
+    http_body_set(res, 200, "text/event-stream", text.data, text.len);
+    free(text.data);
 }
 
 void train_events(http_request *req, http_response *res)

@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <netinet/in.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -207,6 +208,22 @@ http_read http_buffer_append(http_buffer *buf, const char *data, size_t len)
     buf->len += len;
     buf->data[buf->len] = '\0';
     return HTTP_READ_CONTINUE;
+}
+
+http_read http_buffer_printf(http_buffer *buf, const char *fmt, ...)
+{
+    char *text = NULL;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vasprintf(&text, fmt, ap);
+    va_end(ap);
+    http_read rc = n < 0 ? HTTP_READ_NOMEM : http_buffer_append(buf, text, (size_t)n);
+    free(n < 0 ? NULL : text);
+    if (rc != HTTP_READ_CONTINUE) {
+        free(buf->data);
+        *buf = (http_buffer){.limit = 0};
+    }
+    return rc;
 }
 
 static uint64_t body_limit(const http_request *req)

@@ -260,4 +260,11 @@ typedef enum {
  * or HTTP_READ_NOMEM (nothing appended, buffer intact). */
 http_read http_buffer_append(http_buffer *buf, const char *data, size_t len);
 
+/* Appends printf-style text; for answers built piece by piece (CSV, text,
+ * metrics). On failure the buffer is freed and its limit set to 0, so every
+ * later append fails too and the caller checks once, at the end, that data
+ * is not NULL. */
+http_read http_buffer_printf(http_buffer *buf, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 #endif

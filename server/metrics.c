@@ -68,36 +68,7 @@ void metrics_add_predicted(metrics *m, uint64_t rows)
     atomic_fetch_add_explicit(&m->predicted_rows, rows, memory_order_relaxed);
 }
 
-/* ---- rendering into a growing buffer ---- */
-
-typedef struct {
-    char *buf;
-    size_t len, cap;
-} out;
-
-static void emit(out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void emit(out *o, const char *fmt, ...)
-{
-    while (o->buf) {
-        va_list ap;
-        va_start(ap, fmt);
-        int n = vsnprintf(o->buf + o->len, o->cap - o->len, fmt, ap);
-        va_end(ap);
-        if (n < 0)
-            return;
-        if ((size_t)n < o->cap - o->len) {
-            o->len += (size_t)n;
-            return;
-        }
-        char *bigger = realloc(o->buf, o->cap * 2 + (size_t)n);
-        if (!bigger) {
-            free(o->buf);
-            o->buf = NULL;
-        }
-        o->buf = bigger;
-        o->cap = o->cap * 2 + (size_t)n;
-    }
-}
+/* ---- rendering ---- */
 
 static const char *route_label(const metrics *m, size_t r)
 {
@@ -111,8 +82,8 @@ static const char *method_label(const metrics *m, size_t r)
 
 char *metrics_render(metrics *m, const metrics_gauges *g)
 {
-    out o = {.buf = malloc(16384), .cap = 16384};
-    emit(&o, "# HELP scratchnet_http_requests_total HTTP requests answered, by route, method and status.\n"
+    http_buffer o = {.limit = UINT64_MAX};
+    http_buffer_printf(&o, "# HELP scratchnet_http_requests_total HTTP requests answered, by route, method and status.\n"
              "# TYPE scratchnet_http_requests_total counter\n");
     for (size_t r = 0; r <= m->n_routes; r++)
         for (size_t s = 0; s < N_STATUS; s++) {
@@ -121,10 +92,10 @@ char *metrics_render(metrics *m, const metrics_gauges *g)
                 continue;
             char status[8];
             snprintf(status, sizeof status, s < N_STATUS - 1 ? "%u" : "other", s < N_STATUS - 1 ? STATUSES[s] : 0);
-            emit(&o, "scratchnet_http_requests_total{route=\"%s\",method=\"%s\",status=\"%s\"} %llu\n",
+            http_buffer_printf(&o, "scratchnet_http_requests_total{route=\"%s\",method=\"%s\",status=\"%s\"} %llu\n",
                  route_label(m, r), method_label(m, r), status, (unsigned long long)n);
         }
-    emit(&o, "# HELP scratchnet_http_request_duration_seconds Time from a request's arrival to its answer.\n"
+    http_buffer_printf(&o, "# HELP scratchnet_http_request_duration_seconds Time from a request's arrival to its answer.\n"
              "# TYPE scratchnet_http_request_duration_seconds histogram\n");
     for (size_t r = 0; r <= m->n_routes; r++) {
         uint64_t total = 0, counts[N_BUCKET];
@@ -137,33 +108,33 @@ char *metrics_render(metrics *m, const metrics_gauges *g)
         for (size_t b = 0; b < N_BUCKET; b++) {
             cumulative += counts[b];
             if (b < N_BUCKET - 1)
-                emit(&o, "scratchnet_http_request_duration_seconds_bucket{route=\"%s\",method=\"%s\",le=\"%g\"} %llu\n",
+                http_buffer_printf(&o, "scratchnet_http_request_duration_seconds_bucket{route=\"%s\",method=\"%s\",le=\"%g\"} %llu\n",
                      route, method, BOUNDS[b], (unsigned long long)cumulative);
             else
-                emit(&o, "scratchnet_http_request_duration_seconds_bucket{route=\"%s\",method=\"%s\",le=\"+Inf\"} %llu\n",
+                http_buffer_printf(&o, "scratchnet_http_request_duration_seconds_bucket{route=\"%s\",method=\"%s\",le=\"+Inf\"} %llu\n",
                      route, method, (unsigned long long)cumulative);
         }
         double sum = (double)atomic_load_explicit(&m->rows[r].sum_us, memory_order_relaxed) / 1e6;
-        emit(&o, "scratchnet_http_request_duration_seconds_sum{route=\"%s\",method=\"%s\"} %.6f\n", route, method, sum);
-        emit(&o, "scratchnet_http_request_duration_seconds_count{route=\"%s\",method=\"%s\"} %llu\n", route, method,
+        http_buffer_printf(&o, "scratchnet_http_request_duration_seconds_sum{route=\"%s\",method=\"%s\"} %.6f\n", route, method, sum);
+        http_buffer_printf(&o, "scratchnet_http_request_duration_seconds_count{route=\"%s\",method=\"%s\"} %llu\n", route, method,
              (unsigned long long)cumulative);
     }
-    emit(&o, "# HELP scratchnet_jobs Training jobs of this process queued or running now.\n"
+    http_buffer_printf(&o, "# HELP scratchnet_jobs Training jobs of this process queued or running now.\n"
              "# TYPE scratchnet_jobs gauge\n"
              "scratchnet_jobs{status=\"queued\"} %u\nscratchnet_jobs{status=\"running\"} %u\n",
          g->jobs_queued, g->jobs_running);
-    emit(&o, "# HELP scratchnet_jobs_finished_total Training jobs ended since the server started, by status.\n"
+    http_buffer_printf(&o, "# HELP scratchnet_jobs_finished_total Training jobs ended since the server started, by status.\n"
              "# TYPE scratchnet_jobs_finished_total counter\n"
              "scratchnet_jobs_finished_total{status=\"succeeded\"} %llu\n"
              "scratchnet_jobs_finished_total{status=\"failed\"} %llu\n"
              "scratchnet_jobs_finished_total{status=\"cancelled\"} %llu\n",
          (unsigned long long)g->jobs_succeeded, (unsigned long long)g->jobs_failed,
          (unsigned long long)g->jobs_cancelled);
-    emit(&o, "# HELP scratchnet_predicted_rows_total Rows predicted.\n"
+    http_buffer_printf(&o, "# HELP scratchnet_predicted_rows_total Rows predicted.\n"
              "# TYPE scratchnet_predicted_rows_total counter\n"
              "scratchnet_predicted_rows_total %llu\n",
          (unsigned long long)atomic_load_explicit(&m->predicted_rows, memory_order_relaxed));
-    emit(&o, "# HELP scratchnet_model_cache_hits_total Trained networks found ready in the model cache.\n"
+    http_buffer_printf(&o, "# HELP scratchnet_model_cache_hits_total Trained networks found ready in the model cache.\n"
              "# TYPE scratchnet_model_cache_hits_total counter\n"
              "scratchnet_model_cache_hits_total %llu\n"
              "# HELP scratchnet_model_cache_misses_total Trained networks loaded from the database.\n"
@@ -171,9 +142,9 @@ char *metrics_render(metrics *m, const metrics_gauges *g)
              "scratchnet_model_cache_misses_total %llu\n",
          (unsigned long long)g->cache_hits, (unsigned long long)g->cache_misses);
     if (g->database_bytes >= 0)
-        emit(&o, "# HELP scratchnet_database_size_bytes Size of the SQLite database file.\n"
+        http_buffer_printf(&o, "# HELP scratchnet_database_size_bytes Size of the SQLite database file.\n"
                  "# TYPE scratchnet_database_size_bytes gauge\n"
                  "scratchnet_database_size_bytes %lld\n",
              (long long)g->database_bytes);
-    return o.buf;
+    return o.data;
 }

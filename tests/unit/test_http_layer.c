@@ -74,6 +74,19 @@ START_TEST(buffer_doubles_under_limit)
 }
 END_TEST
 
+START_TEST(buffer_printf_fails_once_for_all)
+{
+    http_buffer b = {.limit = 16};
+    ck_assert_int_eq(http_buffer_printf(&b, "%s,%d\n", "epoch", 7), HTTP_READ_CONTINUE);
+    ck_assert_str_eq(b.data, "epoch,7\n");
+    /* over the limit: the buffer is emptied and every later append fails */
+    ck_assert_int_eq(http_buffer_printf(&b, "%s", "0123456789"), HTTP_READ_TOO_LARGE);
+    ck_assert_ptr_null(b.data);
+    ck_assert_int_eq(http_buffer_printf(&b, "x"), HTTP_READ_TOO_LARGE);
+    ck_assert_ptr_null(b.data);
+}
+END_TEST
+
 /* ------------------------------------------------------- test routes */
 
 typedef struct {
@@ -548,6 +561,7 @@ int main(void)
     TCase *tc = tcase_create("pieces");
     tcase_add_test(tc, match_patterns);
     tcase_add_test(tc, buffer_doubles_under_limit);
+    tcase_add_test(tc, buffer_printf_fails_once_for_all);
     suite_add_tcase(s, tc);
     tc = tcase_create("daemon");
     tcase_set_timeout(tc, 30);
