@@ -129,6 +129,10 @@ sn_status sn_predict(const sn_net *net, const float *X, size_t rows, float *Y, s
         memcpy(Y + first * out, w.a[arch->n_layers - 1], n * out * sizeof(float));
     }
     sn_work_free(&w);
+    if (!sn_all_finite(Y, rows * out)) /* never hand back poisoned numbers */
+        return sn_fail(err, SN_ERR_NONFINITE,
+                       "the outputs are too large for 32-bit floats (the weights or the inputs "
+                       "overflow); check the inputs' scale or the parameters");
     return SN_OK;
 }
 

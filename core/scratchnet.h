@@ -168,7 +168,8 @@ sn_norm sn_net_norm(const sn_net *net, const float **shift, const float **scale)
 /* ---- inference ---- */
 /* Y (rows × outputs) = the network applied to X (rows × inputs, raw: the
  * network's normalisation is applied here). Thread-safe on a network no one
- * modifies; allocates its own scratch. SN_ERR_NONFINITE if an input is NaN/Inf. */
+ * modifies; allocates its own scratch. SN_ERR_NONFINITE if an input is NaN/Inf
+ * or an output overflows (Y's contents are then unspecified). */
 sn_status sn_predict(const sn_net *net, const float *X, size_t rows, float *Y, sn_error *err);
 
 /* Loss of the network on rows (raw X, targets Y), as training reports it. */

@@ -3,7 +3,6 @@
  * turned into problems, names taken from the path, version references
  * resolved through the cache, and api_error answers.
  */
-#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -101,12 +100,4 @@ size_t row_argmax(const float *row, size_t n)
         if (row[i] > row[best])
             best = i;
     return best;
-}
-
-bool all_finite(const float *x, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (!isfinite(x[i]))
-            return false;
-    return true;
 }

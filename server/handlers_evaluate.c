@@ -167,8 +167,8 @@ void evaluate_post(http_request *req, http_response *res)
         ok = api_fail(&e, 503, NULL, "out of memory for %zu rows", d.rows);
     if (ok && (sn_evaluate_loss(m->net, d.x, d.y, d.rows, &ev.loss, &serr) != SN_OK ||
                sn_predict(m->net, d.x, d.rows, p, &serr) != SN_OK))
-        ok = api_fail(&e, serr.code == SN_ERR_NOMEM ? 503 : 400, r.dataset[0] ? "dataset" : "inputs",
-                      "%s", serr.message);
+        ok = api_fail(&e, serr.code == SN_ERR_NONFINITE ? 422 : serr.code == SN_ERR_NOMEM ? 503 : 400,
+                      r.dataset[0] ? "dataset" : "inputs", "%s", serr.message);
     if (ok && !score(arch, p, d.y, d.rows, &ev, &confusion))
         ok = api_fail(&e, 503, NULL, "out of memory");
     if (ok)

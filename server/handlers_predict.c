@@ -53,12 +53,9 @@ static void predict_answer(http_request *req, http_response *res, predict_reques
     if (!y) {
         http_problem(res, 503, NULL, "out of memory for %zu rows", p->rows);
     } else if (sn_predict(m->net, p->inputs, p->rows, y, &err) != SN_OK) {
-        http_problem(res, 400, field, "%s", err.message);
-    } else if (!all_finite(y, p->rows * outs)) { /* never answer poisoned numbers */
-        http_problem(res, 422, field,
-                     "model %s version %lld gives outputs too large for 32-bit floats for these %s "
-                     "(its weights overflow); check the inputs' scale or the version's parameters",
-                     p->model, (long long)m->version, field);
+        /* the codec let only finite inputs through: NaN/Inf here is an overflow */
+        http_problem(res, err.code == SN_ERR_NONFINITE ? 422 : 503, field, "model %s version %lld: %s",
+                     p->model, (long long)m->version, err.message);
     } else {
         cJSON *out = cJSON_CreateObject();
         cJSON *values = p->single ? cJSON_CreateArray() : codec_matrix(y, p->rows, outs);

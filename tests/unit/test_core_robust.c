@@ -459,6 +459,26 @@ START_TEST(test_nan_and_inf_in_predict_and_evaluate)
 }
 END_TEST
 
+START_TEST(test_predict_refuses_overflowing_outputs)
+{
+    /* Finite weights near float32's limit overflow on large finite inputs:
+     * sn_predict says so rather than handing back Inf. */
+    sn_arch a = {.n_layers = 2, .sizes = {2, 1}, .act = {SN_ACT_LINEAR}, .loss = SN_LOSS_MSE};
+    sn_net *net;
+    sn_error err = {0};
+    TU_OK(sn_net_create(&a, &net, &err), err);
+    float *W;
+    sn_net_layer(net, 0, &W, NULL);
+    W[0] = W[1] = 3e38f;
+    float big[2] = {10, 10}, small[2] = {1e-3f, 0}, out[1];
+    TU_STATUS(sn_predict(net, big, 1, out, &err), SN_ERR_NONFINITE);
+    ck_assert_ptr_nonnull(strstr(err.message, "too large"));
+    TU_OK(sn_predict(net, small, 1, out, &err), err);
+    ck_assert(isfinite(out[0]));
+    sn_net_free(net);
+}
+END_TEST
+
 START_TEST(test_exploding_learning_rate_is_nonfinite)
 {
     /* Linear output, MSE, inputs in the thousands, sgd lr 1e6: each step
@@ -758,6 +778,7 @@ static Suite *robust_suite(void)
     tcase_add_test(tc, test_nan_and_inf_in_training_data);
     tcase_add_test(tc, test_nan_in_parameters_refused);
     tcase_add_test(tc, test_nan_and_inf_in_predict_and_evaluate);
+    tcase_add_test(tc, test_predict_refuses_overflowing_outputs);
     tcase_add_test(tc, test_exploding_learning_rate_is_nonfinite);
     suite_add_tcase(s, tc);
     tc = tcase_create("validation");
