@@ -13,6 +13,11 @@
 /* Past this many parameters the numerical gradient is taken for an evenly
  * strided sample of them (the rest are NaN): each costs two forward passes. */
 #define NUMERIC_MAX_PARAMS 4096
+/* …and a bound on the multiply-adds all those forward passes may take
+ * (~0.1 s), since /explain is open to anyone: a wide network gets fewer
+ * sampled parameters, never fewer than NUMERIC_MIN_PARAMS. */
+#define NUMERIC_MAX_MACS 50000000.0
+#define NUMERIC_MIN_PARAMS 16
 #define NUMERIC_STEP 1e-6
 
 sn_status sn_gradient(const sn_net *net, const float *X, const float *Y, size_t rows, float *grad,
@@ -88,7 +93,14 @@ sn_status sn_numeric_gradient(const sn_net *net, const float *X, const float *Y,
             float v = X[r * in + j];
             x[r * in + j] = net->norm == SN_NORM_NONE ? v : (v - net->norm_shift[j]) * net->norm_scale[j];
         }
-    size_t stride = n > NUMERIC_MAX_PARAMS ? (n + NUMERIC_MAX_PARAMS - 1) / NUMERIC_MAX_PARAMS : 1;
+    double macs = 0; /* of one forward pass over the rows */
+    for (int l = 0; l + 1 < arch->n_layers; l++)
+        macs += (double)arch->sizes[l] * arch->sizes[l + 1] * (double)rows;
+    double affordable = NUMERIC_MAX_MACS / (2 * macs);
+    size_t samples = affordable < NUMERIC_MIN_PARAMS ? NUMERIC_MIN_PARAMS
+                     : affordable > NUMERIC_MAX_PARAMS ? NUMERIC_MAX_PARAMS
+                                                       : (size_t)affordable;
+    size_t stride = n > samples ? (n + samples - 1) / samples : 1;
     for (size_t i = 0; i < n; i++) {
         if (i % stride) {
             grad[i] = NAN;

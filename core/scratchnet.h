@@ -235,7 +235,8 @@ typedef struct {
     float *dloss_dy;                   /* dL/dŷ, rows × outputs (unfused, also for crossentropy) */
     float *grad;                       /* dL/dθ, the parameter block's layout */
     float *updated;                    /* parameters after one step of `optimizer` from fresh state */
-    double *numeric_grad;              /* central differences in double precision */
+    double *numeric_grad;              /* central differences in double precision; NaN for
+                                          parameters left out of a large network's sample */
     double max_rel_error;              /* largest |analytic-numeric| / max(|a|+|n|, 1e-8) */
     size_t param_count;
 } sn_explain;
@@ -251,7 +252,9 @@ void sn_explain_free(sn_explain *ex);
 sn_status sn_gradient(const sn_net *net, const float *X, const float *Y, size_t rows,
                       float *grad, double *loss, sn_error *err);
 /* The same by central differences on a double-precision forward pass with
- * step h (e.g. 1e-6). */
+ * step h (e.g. 1e-6). A large network gets an evenly strided sample of its
+ * parameters (at most 4096, and fewer when its forward passes would exceed
+ * ~5e7 multiply-adds); the others are NaN. */
 sn_status sn_numeric_gradient(const sn_net *net, const float *X, const float *Y, size_t rows,
                               double h, double *grad, sn_error *err);
 
