@@ -20,7 +20,7 @@ integ=$3
 logs=${VG_LOGS:-$build/valgrind}
 rm -rf "$logs" && mkdir -p "$logs"
 export CK_TIMEOUT_MULTIPLIER="${VG_TIMEOUT_MULTIPLIER:-10}"
-vg="valgrind --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=99 --num-callers=30"
+vg="valgrind --fair-sched=yes --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=99 --num-callers=30"
 status=0
 start=$(date +%s)
 
