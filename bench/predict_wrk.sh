@@ -1,21 +1,25 @@
-#!/bin/sh
-# /predict under load: wrk against scratchnet serving the seed's model and,
-# in the same run, against predict_floor (a bare libmicrohttpd server that
-# answers the same bytes), at 32 connections. Prints req/s and p99 latency of
-# both and the ratio. A benchmark: it never fails on speed.
+#!/bin/bash
+# /predict under load: wrk against scratchnet serving the seed's model and
+# against predict_floor (a bare libmicrohttpd server that answers the same
+# bytes: the same body and headers), at 32 connections. The two take turns,
+# ROUNDS times each, so that the machine's drifts hit both alike; it prints
+# every round and the medians of req/s and p99 latency, and their ratio.
+# A benchmark: it never fails on speed.
 #
-#   sh bench/predict_wrk.sh [SECONDS]     (from the repository root, after make)
+#   bash bench/predict_wrk.sh [SECONDS_PER_ROUND]     (from the repository root, after make)
+#   THREADS=2 (HTTP threads of both servers) ROUNDS=5
 set -eu
-secs=${1:-10}
+secs=${1:-5}
+rounds=${ROUNDS:-5}
+threads=${THREADS:-2}
 root=$(cd "$(dirname "$0")/.." && pwd)
 out=$(mktemp -d)
 port_app=18431
 port_floor=18432
-threads=${THREADS:-2}
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk"; exit 1; }
 cc -O2 -o "$out/predict_floor" "$root/bench/predict_floor.c" $(pkg-config --cflags --libs libmicrohttpd)
 
-"$root/scratchnet" --port $port_app --bind 127.0.0.1 --db "$out/bench.db" --http-threads $threads \
+"$root/scratchnet" --port $port_app --bind 127.0.0.1 --db "$out/bench.db" --http-threads "$threads" \
     >/dev/null 2>"$out/server.log" &
 app=$!
 trap 'kill $app ${floor:-} 2>/dev/null; rm -rf "$out"' EXIT
@@ -24,8 +28,10 @@ curl -s --json '{"model":"gender","layers":[2,2,1],"init":"normal","seed":42,
   "inputs":[[-2,-1],[25,6],[17,4],[-15,-6]],"targets":[[1],[0],[0],[1]]}' \
   "http://127.0.0.1:$port_app/train?wait=true" >/dev/null
 body='{"model":"gender","inputs":[[-7,-3]]}'
-answer=$(curl -s --json "$body" "http://127.0.0.1:$port_app/predict")
-"$out/predict_floor" $port_floor $threads "$answer" &
+answer=$(curl -s -D "$out/headers" --json "$body" "http://127.0.0.1:$port_app/predict")
+# The floor sends the same headers; libmicrohttpd adds Date and Content-Length itself.
+mapfile -t headers < <(tr -d '\r' <"$out/headers" | grep -v -i -E '^(HTTP/|date:|content-length:|$)')
+"$out/predict_floor" $port_floor "$threads" "$answer" "${headers[@]}" &
 floor=$!
 sleep 0.3
 cat >"$out/post.lua" <<LUA
@@ -33,19 +39,35 @@ wrk.method = "POST"
 wrk.body = '$body'
 wrk.headers["Content-Type"] = "application/json"
 LUA
-run() { # url → "req/s p99"
+run() { # url → "req/s p99-in-ms"
     wrk -t2 -c32 -d"${secs}s" --latency -s "$out/post.lua" "$1" >"$out/wrk.txt"
-    rps=$(awk '/Requests\/sec/ {print $2}' "$out/wrk.txt")
-    p99=$(awk '$1 == "99%" {print $2}' "$out/wrk.txt")
-    errors=$(awk '/Non-2xx|Socket errors/ {print}' "$out/wrk.txt")
-    echo "$rps $p99 ${errors:-}"
+    if grep -q -E 'Non-2xx|Socket errors' "$out/wrk.txt"; then
+        grep -E 'Non-2xx|Socket errors' "$out/wrk.txt" >&2
+    fi
+    awk '/Requests\/sec/ {rps = $2}
+         $1 == "99%" {v = $2; u = v; sub(/[0-9.]+/, "", u); sub(/[a-z]+$/, "", v);
+                      p99 = u == "us" ? v / 1000 : u == "s" ? v * 1000 : v}
+         END {printf "%s %.3f\n", rps, p99}' "$out/wrk.txt"
 }
-set -- $(run "http://127.0.0.1:$port_floor/predict")
-floor_rps=$1 floor_p99=$2
-set -- $(run "http://127.0.0.1:$port_app/predict")
-app_rps=$1 app_p99=$2
+median() { sort -g | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
 echo "answer: $answer"
-printf '%-28s %12s %10s\n' "" "req/s" "p99"
-printf '%-28s %12s %10s\n' "bare libmicrohttpd (floor)" "$floor_rps" "$floor_p99"
-printf '%-28s %12s %10s\n' "scratchnet /predict" "$app_rps" "$app_p99"
+echo "headers: ${headers[*]}"
+printf '%-6s %-28s %12s %10s\n' round server req/s p99
+: >"$out/floor.txt"
+: >"$out/app.txt"
+for r in $(seq "$rounds"); do
+    set -- $(run "http://127.0.0.1:$port_floor/predict")
+    echo "$1 $2" >>"$out/floor.txt"
+    printf '%-6s %-28s %12s %8sms\n' "$r" "bare libmicrohttpd (floor)" "$1" "$2"
+    set -- $(run "http://127.0.0.1:$port_app/predict")
+    echo "$1 $2" >>"$out/app.txt"
+    printf '%-6s %-28s %12s %8sms\n' "$r" "scratchnet /predict" "$1" "$2"
+done
+floor_rps=$(cut -d' ' -f1 "$out/floor.txt" | median)
+floor_p99=$(cut -d' ' -f2 "$out/floor.txt" | median)
+app_rps=$(cut -d' ' -f1 "$out/app.txt" | median)
+app_p99=$(cut -d' ' -f2 "$out/app.txt" | median)
+printf 'median of %s rounds of %ss, %s HTTP threads each, wrk -t2 -c32:\n' "$rounds" "$secs" "$threads"
+printf '%-35s %12s %8sms\n' "bare libmicrohttpd (floor)" "$floor_rps" "$floor_p99"
+printf '%-35s %12s %8sms   (target: p99 < 1 ms)\n' "scratchnet /predict" "$app_rps" "$app_p99"
 awk -v a="$app_rps" -v f="$floor_rps" 'BEGIN { printf "ratio scratchnet/floor: %.2f (target >= 0.8)\n", a / f }'

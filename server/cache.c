@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cache.h"
+#include "text.h"
 
 #define REF_SLOTS 256
 
@@ -95,8 +96,8 @@ store_status cache_resolve(model_cache *c, store *st, const char *model, const c
     pthread_mutex_lock(&c->lock);
     if (generation == c->generation && strlen(model) <= STORE_NAME_MAX && strlen(ref) <= STORE_NAME_MAX) {
         ref_slot *s = &c->refs[c->next_ref++ % REF_SLOTS];
-        snprintf(s->model, sizeof s->model, "%s", model);
-        snprintf(s->ref, sizeof s->ref, "%s", ref);
+        text_copy(s->model, sizeof s->model, model);
+        text_copy(s->ref, sizeof s->ref, ref);
         s->version = v;
     }
     pthread_mutex_unlock(&c->lock);
@@ -128,7 +129,7 @@ static store_status load_entry(store *st, const char *model, int64_t version, en
         return STORE_IO;
     }
     e->m.optimizer = codec_spec_optimizer(v->spec_json);
-    snprintf(e->m.model, sizeof e->m.model, "%s", model);
+    text_copy(e->m.model, sizeof e->m.model, model);
     e->m.version = version;
     store_version_free(v);
     *out = e;

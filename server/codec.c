@@ -11,13 +11,15 @@
 
 #include "codec.h"
 #include "codec_util.h"
+#include "float_text.h"
+#include "text.h"
 
 bool api_fail(api_error *e, int status, const char *field, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
     e->status = status;
-    snprintf(e->field, sizeof e->field, "%s", field ? field : "");
+    text_copy(e->field, sizeof e->field, field ? field : "");
     vsnprintf(e->detail, sizeof e->detail, fmt, ap);
     va_end(ap);
     return false;
@@ -27,13 +29,15 @@ cJSON *codec_float(float f)
 {
     if (!isfinite(f))
         return cJSON_CreateNull();
-    char buf[32];
-    for (int digits = 6; digits <= 9; digits++) {
-        snprintf(buf, sizeof buf, "%.*g", digits, (double)f);
-        if (strtof(buf, NULL) == f)
-            break;
-    }
+    char buf[FLOAT_TEXT_MAX];
+    float_text(f, buf);
     return cJSON_CreateRaw(buf);
+}
+
+cJSON *codec_count(uint64_t n)
+{
+    char buf[TEXT_U64_MAX];
+    return cJSON_CreateRaw(text_u64(n, buf));
 }
 
 cJSON *codec_loss(double d)
@@ -119,7 +123,7 @@ bool codec_name(const cJSON *item, const char *field, char out[STORE_NAME_MAX + 
                         "%s must be 1 to 64 letters, digits, '_', '.' or '-', starting with a "
                         "letter or digit",
                         field);
-    snprintf(out, STORE_NAME_MAX + 1, "%s", item->valuestring);
+    text_copy(out, STORE_NAME_MAX + 1, item->valuestring);
     return true;
 }
 
@@ -199,36 +203,36 @@ bool codec_read_matrix(const cJSON *item, const char *field, float **out, size_t
     float *x = malloc(r_count * w * sizeof(float));
     if (!x)
         return api_fail(e, 503, field, "out of memory for %zu rows", r_count);
-    char path[API_FIELD_MAX];
+    /* Field paths ("inputs[3][7]") are written only for an error: this is
+     * /predict's hot path. */
+    char path[API_FIELD_MAX], vpath[API_FIELD_MAX];
     size_t r = 0;
     for (const cJSON *row = *single ? item : item->child; row && r < r_count;
          row = row->next, r++) {
-        snprintf(path, sizeof path, "%s[%zu]", field, r);
-        if (*single)
-            snprintf(path, sizeof path, "%s", field);
-        if (!cJSON_IsArray(row)) {
+        bool row_ok = cJSON_IsArray(row) && (size_t)cJSON_GetArraySize(row) == w;
+        if (!row_ok) {
             free(x);
-            return api_fail(e, 400, path, "%s must be an array of numbers", path);
-        }
-        if ((size_t)cJSON_GetArraySize(row) != w) {
-            free(x);
+            snprintf(path, sizeof path, "%s[%zu]", field, r);
+            if (!cJSON_IsArray(row))
+                return api_fail(e, 400, path, "%s must be an array of numbers", path);
             return api_fail(e, 400, path, "%s has %d values, but row 0 has %zu", path,
                             cJSON_GetArraySize(row), w);
         }
         size_t c = 0;
         for (const cJSON *v = row->child; v; v = v->next, c++) {
-            char vpath[API_FIELD_MAX];
-            snprintf(vpath, sizeof vpath, "%s[%zu]", path, c);
+            if (cJSON_IsNumber(v) && fabs(v->valuedouble) <= 3.4e38) { /* NaN fails too */
+                x[r * w + c] = (float)v->valuedouble;
+                continue;
+            }
+            free(x);
+            if (*single)
+                snprintf(vpath, sizeof vpath, "%s[%zu]", field, c);
+            else
+                snprintf(vpath, sizeof vpath, "%s[%zu][%zu]", field, r, c);
             double d;
-            if (!codec_number(v, vpath, &d, e)) {
-                free(x);
+            if (!codec_number(v, vpath, &d, e))
                 return false;
-            }
-            if (fabs(d) > 3.4e38) {
-                free(x);
-                return api_fail(e, 400, vpath, "%s is too large for a 32-bit float", vpath);
-            }
-            x[r * w + c] = (float)d;
+            return api_fail(e, 400, vpath, "%s is too large for a 32-bit float", vpath);
         }
     }
     *out = x;
@@ -251,48 +255,8 @@ bool codec_version_ref(const cJSON *version, char out[STORE_NAME_MAX + 1], api_e
     }
     if (cJSON_IsString(version) &&
         (strcmp(version->valuestring, "latest") == 0 || store_name_valid(version->valuestring))) {
-        snprintf(out, STORE_NAME_MAX + 1, "%s", version->valuestring);
+        text_copy(out, STORE_NAME_MAX + 1, version->valuestring);
         return true;
     }
     return api_fail(e, 400, "version", "version must be a number, an alias or \"latest\"");
-}
-
-void predict_request_free(predict_request *r)
-{
-    free(r->inputs);
-    r->inputs = NULL;
-}
-
-bool codec_predict_request(const char *body, size_t len, const char *model_from_path,
-                           predict_request *out, api_error *e)
-{
-    memset(out, 0, sizeof *out);
-    cJSON *root = codec_parse_object(body, len, e);
-    if (!root)
-        return false;
-    static const char *const known[] = {"model", "version", "inputs", "instances",
-                                        "signature_name", NULL};
-    bool ok = codec_known_fields(root, "", known, e);
-    const cJSON *model = cJSON_GetObjectItemCaseSensitive(root, "model");
-    const cJSON *version = cJSON_GetObjectItemCaseSensitive(root, "version");
-    const cJSON *inputs = cJSON_GetObjectItemCaseSensitive(root, "inputs");
-    const cJSON *instances = cJSON_GetObjectItemCaseSensitive(root, "instances");
-    if (ok && model_from_path)
-        snprintf(out->model, sizeof out->model, "%s", model_from_path);
-    else if (ok && !model)
-        ok = api_fail(e, 400, "model", "model is required");
-    else if (ok)
-        ok = codec_name(model, "model", out->model, e);
-    ok = ok && codec_version_ref(version, out->version, e);
-    if (ok && inputs && instances)
-        ok = api_fail(e, 400, "instances", "give inputs or instances, not both");
-    else if (ok && !inputs && !instances)
-        ok = api_fail(e, 400, "inputs", "inputs is required: an array of rows of numbers");
-    if (ok) {
-        out->tf_style = instances != NULL;
-        ok = codec_read_matrix(instances ? instances : inputs, instances ? "instances" : "inputs",
-                               &out->inputs, &out->rows, &out->width, &out->single, e);
-    }
-    cJSON_Delete(root);
-    return ok;
 }

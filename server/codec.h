@@ -37,6 +37,8 @@ bool api_fail(api_error *e, int status, const char *field, const char *fmt, ...)
 /* ---- numbers ---- */
 /* A cJSON number holding f with the fewest digits that read back to f. */
 cJSON *codec_float(float f);
+/* A count or version as a cJSON number, without cJSON's printf and sscanf. */
+cJSON *codec_count(uint64_t n);
 /* The same for doubles that are float32 values at heart (losses): NaN → null. */
 cJSON *codec_loss(double d);
 /* n floats as an array. */
@@ -148,6 +150,24 @@ typedef struct {
 bool codec_predict_request(const char *body, size_t len, const char *model_from_path,
                            predict_request *out, api_error *e);
 void predict_request_free(predict_request *r);
+
+/* The index of a row's largest value (the first of equals): its class. */
+size_t row_argmax(const float *row, size_t n);
+
+/* What /predict answers. */
+typedef struct {
+    const char *model;       /* NULL: no "model" and "version" (TF Serving routes) */
+    int64_t version;
+    const float *y;          /* rows × outs */
+    size_t rows, outs;
+    bool single;             /* one row asked as a flat array: answered flat too */
+    bool tf_style;           /* "predictions" instead of "outputs" */
+    bool classes;            /* "labels": each row's most likely class */
+    const label_set *labels; /* the classes' names (else their indices); may be NULL */
+} predict_answer;
+/* The answer as compact JSON text (malloc'd, length in *len); NULL when
+ * memory ran out. */
+char *codec_predict_answer(const predict_answer *a, size_t *len);
 /* Parses a rows × width matrix (or one flat row) at `field`. */
 bool codec_read_matrix(const cJSON *item, const char *field, float **out, size_t *rows,
                        size_t *width, bool *single, api_error *e);

@@ -12,6 +12,7 @@
 
 #include "codec.h"
 #include "codec_util.h"
+#include "text.h"
 
 #define GET(obj, name) cJSON_GetObjectItemCaseSensitive(obj, name)
 
@@ -345,7 +346,7 @@ bool codec_evaluate_request(const char *body, size_t len, evaluate_request *out,
         if (ok && tg && (!cJSON_IsString(tg) || !tg->valuestring[0] || strlen(tg->valuestring) >= sizeof out->target))
             ok = api_fail(e, 400, "target", "target must name the dataset's target column(s)");
         else if (ok && tg)
-            snprintf(out->target, sizeof out->target, "%s", tg->valuestring);
+            text_copy(out->target, sizeof out->target, tg->valuestring);
     } else if (ok && tg) {
         ok = api_fail(e, 400, "target", "target goes with dataset");
     } else if (ok && !x) {

@@ -12,6 +12,7 @@
 
 #include "codec.h"
 #include "codec_util.h"
+#include "text.h"
 
 #define HIDDEN_CHOICES "sigmoid, tanh, relu, leaky_relu, linear"
 #define OUTPUT_CHOICES "sigmoid, softmax, linear, tanh, relu, leaky_relu"
@@ -325,7 +326,7 @@ static bool read_data(const cJSON *root, train_request *r, api_error *e)
         if (target) {
             if (!cJSON_IsString(target) || !target->valuestring[0] || strlen(target->valuestring) >= sizeof r->target)
                 return api_fail(e, 400, "target", "target must name the dataset's target column(s)");
-            snprintf(r->target, sizeof r->target, "%s", target->valuestring);
+            text_copy(r->target, sizeof r->target, target->valuestring);
         }
     } else {
         if (target)

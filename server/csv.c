@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "csv.h"
+#include "text.h"
 
 #define FIRST_ROWS 64      /* capacity of the row arrays at first; then doubling */
 #define VALUE_SHOWN 40     /* bytes of a bad value quoted in a message */
@@ -245,7 +246,7 @@ static bool failf(csv_parser *p, csv_error *err, csv_status st, const char *fiel
     err->status = st;
     err->row = in_row ? (int64_t)p->rows + 1 : 0;
     err->line = in_row ? p->rec_line : 0;
-    snprintf(err->field, sizeof err->field, "%s", field ? field : "");
+    text_copy(err->field, sizeof err->field, field ? field : "");
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(err->message, sizeof err->message, fmt, ap);

@@ -45,8 +45,6 @@ bool resolve_version(http_request *req, http_response *res, const char *model, c
 /* The cached network of model at ref; false after answering. Release with cache_release. */
 bool load_model(http_request *req, http_response *res, const char *model, const char *ref,
                 cached_model **out);
-/* Index of the largest of a row's n values (the first of equals). */
-size_t row_argmax(const float *row, size_t n);
 /* Answers JSON with a Location header built from fmt. */
 void answer_location(http_response *res, unsigned status, cJSON *body, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));

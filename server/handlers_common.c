@@ -92,12 +92,3 @@ void answer_location(http_response *res, unsigned status, cJSON *body, const cha
     http_header_add(res, "Location", where);
     http_json(res, status, body);
 }
-
-size_t row_argmax(const float *row, size_t n)
-{
-    size_t best = 0;
-    for (size_t i = 1; i < n; i++)
-        if (row[i] > row[best])
-            best = i;
-    return best;
-}

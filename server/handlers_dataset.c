@@ -15,6 +15,7 @@
 #include <strings.h>
 
 #include "handlers.h"
+#include "text.h"
 
 typedef struct {
     app *a;
@@ -108,7 +109,7 @@ static void *upload_begin(http_request *req, http_response *res)
     else if (kind < 0)
         http_problem(res, 400, "target_type", "target_type must be one of auto, numeric, label");
     else if (name_free(a, res, name)) {
-        snprintf(u->name, sizeof u->name, "%s", name);
+        text_copy(u->name, sizeof u->name, name);
         u->csv = csv_parser_create(&(csv_options){.targets = targets ? targets : target,
                                                   .type = (csv_target_type)kind});
         if (u->csv)
@@ -167,8 +168,8 @@ static void dataset_store(app *a, http_response *res, const char *name, const cs
                 .rows = nd.rows, .n_inputs = nd.n_inputs, .n_targets = nd.n_targets,
                 .columns_json = columns, .targets_json = targets, .labels_json = labels,
             };
-            snprintf(shown.name, sizeof shown.name, "%s", name);
-            snprintf(shown.created_at, sizeof shown.created_at, "%s", created);
+            text_copy(shown.name, sizeof shown.name, name);
+            text_copy(shown.created_at, sizeof shown.created_at, created);
             answer_location(res, 201, codec_dataset(&shown), "/dataset/%s", name);
         }
     }

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "handlers.h"
+#include "text.h"
 
 #define ERR_LEN 256
 
@@ -216,11 +217,7 @@ void version_loss(http_request *req, http_response *res)
             csv_number(&b, p[i].loss, ',');
             csv_number(&b, p[i].val_loss, '\n');
         }
-        if (b.data)
-            http_body_set(res, 200, "text/csv; charset=utf-8", b.data, b.len);
-        else
-            http_problem(res, 503, NULL, "out of memory");
-        free(b.data);
+        http_body_take(res, 200, "text/csv; charset=utf-8", b.data, b.len);
     } else {
         cJSON *out = cJSON_CreateObject();
         cJSON_AddStringToObject(out, "model", name);
@@ -295,7 +292,7 @@ void alias_put(http_request *req, http_response *res)
     else if (cJSON_IsNumber(v) && v->valuedouble >= 1 && v->valuedouble <= 2147483647.0 && v->valuedouble == floor(v->valuedouble))
         snprintf(ref, sizeof ref, "%lld", (long long)v->valuedouble);
     else if (cJSON_IsString(v) && (strcmp(v->valuestring, "latest") == 0 || store_name_valid(v->valuestring)))
-        snprintf(ref, sizeof ref, "%s", v->valuestring);
+        text_copy(ref, sizeof ref, v->valuestring);
     else
         http_problem(res, 400, "version", "version is required: a version number (or another alias, or \"latest\")");
     cJSON_Delete(root);

@@ -9,31 +9,11 @@
 #include <string.h>
 
 #include "handlers.h"
-
-/* The most likely class of each row, for classifiers: a label when the
- * version has labels, else the class index. NULL for regressors. */
-static cJSON *class_of_rows(const cached_model *m, const float *y, size_t rows, size_t outs,
-                            bool single)
-{
-    const sn_arch *arch = sn_net_arch(m->net);
-    bool classifier = m->labels.count > 0 || arch->loss == SN_LOSS_CROSSENTROPY;
-    if (!classifier)
-        return NULL;
-    cJSON *list = single ? NULL : cJSON_CreateArray();
-    for (size_t r = 0; r < rows; r++) {
-        size_t k = row_argmax(y + r * outs, outs);
-        cJSON *item = k < m->labels.count ? cJSON_CreateString(m->labels.names[k])
-                                          : cJSON_CreateNumber((double)k);
-        if (single)
-            return item;
-        cJSON_AddItemToArray(list, item);
-    }
-    return list;
-}
+#include "text.h"
 
 /* Runs the prediction and answers; shared by /predict and the TF routes.
  * tf_inputs: a TF route given "inputs" (answered as "outputs"). */
-static void predict_answer(http_request *req, http_response *res, predict_request *p, bool tf_route)
+static void predict_and_answer(http_request *req, http_response *res, predict_request *p, bool tf_route)
 {
     app *a = http_app(req);
     cached_model *m;
@@ -57,25 +37,14 @@ static void predict_answer(http_request *req, http_response *res, predict_reques
         http_problem(res, err.code == SN_ERR_NONFINITE ? 422 : 503, field, "model %s version %lld: %s",
                      p->model, (long long)m->version, err.message);
     } else {
-        cJSON *out = cJSON_CreateObject();
-        cJSON *values = p->single ? cJSON_CreateArray() : codec_matrix(y, p->rows, outs);
-        for (size_t j = 0; p->single && j < outs; j++)
-            cJSON_AddItemToArray(values, codec_float(y[j]));
-        if (p->tf_style) {
-            cJSON_AddItemToObject(out, "predictions", values);
-        } else {
-            if (!tf_route) {
-                cJSON_AddStringToObject(out, "model", p->model);
-                cJSON_AddNumberToObject(out, "version", (double)m->version);
-            }
-            cJSON_AddItemToObject(out, "outputs", values);
-            cJSON *labels = class_of_rows(m, y, p->rows, outs, p->single);
-            if (labels && !tf_route)
-                cJSON_AddItemToObject(out, "labels", labels);
-            else
-                cJSON_Delete(labels);
-        }
-        http_json(res, 200, out);
+        predict_answer answer = {
+            .model = tf_route || p->tf_style ? NULL : p->model, .version = m->version, .y = y, .rows = p->rows,
+            .outs = outs, .single = p->single, .tf_style = p->tf_style, .labels = &m->labels,
+            .classes = !tf_route && !p->tf_style &&
+                       (m->labels.count > 0 || arch->loss == SN_LOSS_CROSSENTROPY)};
+        size_t len = 0;
+        char *text = codec_predict_answer(&answer, &len);
+        http_body_take(res, 200, "application/json", text, len);
         metrics_add_predicted(a->metrics, p->rows);
     }
     free(y);
@@ -92,7 +61,7 @@ void predict_post(http_request *req, http_response *res)
         answer_api_error(res, &e);
         return;
     }
-    predict_answer(req, res, &p, false);
+    predict_and_answer(req, res, &p, false);
     predict_request_free(&p);
 }
 
@@ -117,9 +86,9 @@ void tf_predict(http_request *req, http_response *res)
             predict_request_free(&p);
             return;
         }
-        snprintf(p.version, sizeof p.version, "%s", ref);
+        text_copy(p.version, sizeof p.version, ref);
     }
-    predict_answer(req, res, &p, true);
+    predict_and_answer(req, res, &p, true);
     predict_request_free(&p);
 }
 

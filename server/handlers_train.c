@@ -298,13 +298,8 @@ static void sse_replay(http_request *req, http_response *res, int64_t id)
     }
     store_loss_free(points);
     store_job_free(row);
-    if (!text.data) {
-        http_problem(res, 503, NULL, "out of memory");
-        return;
-    }
     http_header_add(res, "Cache-Control", "no-cache");
-    http_body_set(res, 200, "text/event-stream", text.data, text.len);
-    free(text.data);
+    http_body_take(res, 200, "text/event-stream", text.data, text.len);
 }
 
 void train_events(http_request *req, http_response *res)

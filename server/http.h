@@ -172,6 +172,10 @@ void http_json_text(http_response *res, unsigned status, const char *json);
 /* Any body with its Content-Type ("text/csv", "application/yaml", …). */
 void http_body_set(http_response *res, unsigned status, const char *content_type,
                    const void *data, size_t len);
+/* The same, taking data (malloc'd) as it is; NULL (a failed allocation)
+ * answers 503. */
+void http_body_take(http_response *res, unsigned status, const char *content_type, char *data,
+                    size_t len);
 /* A NUL-terminated text body. */
 void http_text(http_response *res, unsigned status, const char *content_type, const char *text);
 /* No body (204, 202 without content…). */
@@ -188,8 +192,8 @@ void http_problem(http_response *res, unsigned status, const char *field, const 
 void http_problem_instance(http_response *res, unsigned status, const char *instance,
                            const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
-/* Adds a header (Location, Retry-After, …), copied. False if there are
- * already too many or it is too long: the header is dropped. */
+/* Adds a header (Location, Retry-After, …), copied. False when memory ran
+ * out: the header is dropped. */
 bool http_header_add(http_response *res, const char *name, const char *value);
 
 /* ---------------------------------------------------- streamed responses

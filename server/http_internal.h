@@ -13,13 +13,6 @@
 
 #include "http.h"
 
-#define HTTP_MAX_HEADERS 8 /* extra headers a handler may add */
-
-typedef struct {
-    char name[48];
-    char value[512];
-} http_header_line;
-
 /* A streamed response. Two owners hold a reference each once it is queued:
  * the libmicrohttpd response (dropped in its free callback) and the request
  * (dropped when the request completes, after logging the bytes). The flags
@@ -45,8 +38,8 @@ struct http_response {
     char *body;                 /* malloc'd, or NULL */
     size_t len;
     http_stream *stream;        /* instead of body */
-    http_header_line headers[HTTP_MAX_HEADERS];
-    size_t n_headers;
+    char *headers;              /* extra headers: "name\0value\0"…, malloc'd, or NULL */
+    size_t headers_len;
 };
 
 struct http_server {

@@ -6,6 +6,7 @@
  * reaches the handler: the answer becomes a 503 problem whose text is static.
  */
 #include "http_internal.h"
+#include "text.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -33,7 +34,11 @@ void http_response_clear(http_response *res, bool keep_headers)
         s->ctx_freed = true;
         http_stream_unref(s);
     }
-    if (!keep_headers) res->n_headers = 0;
+    if (!keep_headers) {
+        free(res->headers);
+        res->headers = NULL;
+        res->headers_len = 0;
+    }
 }
 
 /* Sets a body that res takes ownership of (NULL data with len 0: none). */
@@ -42,7 +47,7 @@ static void response_take(http_response *res, unsigned status, const char *conte
 {
     http_response_clear(res, true);
     res->status = status;
-    snprintf(res->content_type, sizeof res->content_type, "%s", content_type ? content_type : "");
+    text_copy(res->content_type, sizeof res->content_type, content_type ? content_type : "");
     res->body = data;
     res->len = len;
 }
@@ -51,7 +56,7 @@ static void response_oom(http_response *res)
 {
     http_response_clear(res, true);
     res->status = 503;
-    snprintf(res->content_type, sizeof res->content_type, "%s", PROBLEM_TYPE);
+    text_copy(res->content_type, sizeof res->content_type, PROBLEM_TYPE);
     /* body stays NULL: http_response_build serves OOM_PROBLEM for it. */
 }
 
@@ -66,6 +71,13 @@ void http_body_set(http_response *res, unsigned status, const char *content_type
     if (len) memcpy(copy, data, len);
     copy[len] = '\0';
     response_take(res, status, content_type, copy, len);
+}
+
+void http_body_take(http_response *res, unsigned status, const char *content_type, char *data,
+                    size_t len)
+{
+    if (data) response_take(res, status, content_type, data, len);
+    else response_oom(res);
 }
 
 void http_text(http_response *res, unsigned status, const char *content_type, const char *text)
@@ -138,12 +150,13 @@ void http_problem_instance(http_response *res, unsigned status, const char *inst
 
 bool http_header_add(http_response *res, const char *name, const char *value)
 {
-    if (res->n_headers == HTTP_MAX_HEADERS) return false;
-    http_header_line *h = &res->headers[res->n_headers];
-    if (strlen(name) >= sizeof h->name || strlen(value) >= sizeof h->value) return false;
-    strcpy(h->name, name);
-    strcpy(h->value, value);
-    res->n_headers++;
+    size_t n = strlen(name) + 1, v = strlen(value) + 1;
+    char *grown = realloc(res->headers, res->headers_len + n + v);
+    if (!grown) return false;
+    memcpy(grown + res->headers_len, name, n);
+    memcpy(grown + res->headers_len + n, value, v);
+    res->headers = grown;
+    res->headers_len += n + v;
     return true;
 }
 
@@ -167,7 +180,7 @@ http_stream *http_respond_stream(http_response *res, unsigned status, const char
     srv->streams = s;
     pthread_mutex_unlock(&srv->streams_mu);
     res->status = status;
-    snprintf(res->content_type, sizeof res->content_type, "%s", content_type);
+    text_copy(res->content_type, sizeof res->content_type, content_type);
     res->stream = s;
     return s;
 }
@@ -284,7 +297,10 @@ struct MHD_Response *http_response_build(http_response *res, struct MHD_Connecti
     if (!r) return NULL;
     if (res->content_type[0])
         MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, res->content_type);
-    for (size_t i = 0; i < res->n_headers; i++)
-        MHD_add_response_header(r, res->headers[i].name, res->headers[i].value);
+    for (size_t at = 0; at < res->headers_len;) {
+        const char *name = res->headers + at, *value = name + strlen(name) + 1;
+        MHD_add_response_header(r, name, value);
+        at = (size_t)(value + strlen(value) + 1 - res->headers);
+    }
     return r;
 }

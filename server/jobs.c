@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "jobs.h"
+#include "text.h"
 
 #define STORE_PROGRESS_MS 1000 /* how often running progress reaches the store */
 #define WAKE_MS 50             /* event-stream listeners are woken ~20 times a second */
@@ -470,7 +471,7 @@ static bool dataset_rows(jobs *j, const char *name, const train_request *r, cons
     store_dataset *d = *set;
     api_error e;
     if (!codec_dataset_pick_targets(d, r->target, &e) || !codec_dataset_renumber(d, want, &e)) {
-        snprintf(err, errlen, "%s", e.detail);
+        text_copy(err, errlen, e.detail);
         return false;
     }
     int outputs = r->arch.sizes[r->arch.n_layers - 1];
@@ -579,7 +580,7 @@ static store_job_status run_job(jobs *j, job_live *l, int64_t *version, char *wh
         goto done;
     if (sn_net_create(&r->arch, &net, &serr) != SN_OK || sn_net_init(net, r->init, r->seed, &serr) != SN_OK ||
         sn_net_fit_norm(net, r->normalize, d.x, d.rows, &serr) != SN_OK) {
-        snprintf(why, whylen, "%s", serr.message);
+        text_copy(why, whylen, serr.message);
         goto done;
     }
     progress_ctx pc = {.j = j, .l = l};
@@ -596,12 +597,12 @@ static store_job_status run_job(jobs *j, job_live *l, int64_t *version, char *wh
         pthread_mutex_lock(&j->lock);
         bool cancelled = l->cancel;
         pthread_mutex_unlock(&j->lock);
-        snprintf(why, whylen, "%s", cancelled ? "cancelled while running" : STOPPED_REASON);
+        text_copy(why, whylen, cancelled ? "cancelled while running" : STOPPED_REASON);
         result = cancelled ? STORE_JOB_CANCELLED : STORE_JOB_FAILED;
         goto done;
     }
     if (st != SN_OK) {
-        snprintf(why, whylen, "%s", serr.message);
+        text_copy(why, whylen, serr.message);
         goto done;
     }
     uint8_t *blob = NULL;

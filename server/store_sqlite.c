@@ -24,6 +24,7 @@
  */
 #include "store.h"
 #include "embedded.h"
+#include "text.h"
 
 #include <errno.h>
 #include <math.h>
@@ -356,7 +357,7 @@ static double column_real(sqlite3_stmt *q, int col)
 static void column_fixed(sqlite3_stmt *q, int col, char *dst, size_t size)
 {
     const unsigned char *t = sqlite3_column_text(q, col);
-    snprintf(dst, size, "%s", t ? (const char *)t : "");
+    text_copy(dst, size, t ? (const char *)t : "");
 }
 
 /* A malloc'd copy of a text column into *out (NULL for NULL); false on OOM. */
@@ -802,7 +803,7 @@ static store_status sqlite_version_get(store *st_, const char *model, int64_t nu
                   (long long)number, model);
     if (st == STORE_OK) {
         store_version *v = rows;
-        snprintf(v->model, sizeof v->model, "%s", model);
+        text_copy(v->model, sizeof v->model, model);
         *out = v;
     }
     return sq_unlock(s, st);

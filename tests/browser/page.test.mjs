@@ -33,6 +33,9 @@ test('trains the seed network from the form, predicts Emily, explains the step',
     // One click trains it; the curve is drawn from the SSE stream.
     await page.click('#train-button');
     await page.waitForFunction(() => document.querySelector('#run-status').textContent === 'succeeded', null, { timeout: 60000 });
+    // A job that ends before the stream connects sends no epochs: the page then
+    // draws the stored history, which it fetches after showing "succeeded".
+    await page.waitForFunction(() => document.querySelector('#run-chart svg')?.getAttribute('data-points') === '1000', null, { timeout: 30000 });
     const progress = await page.$eval('#run-progress', (p) => ({
         epoch: p.dataset.epoch, epochs: p.dataset.epochs,
         width: document.querySelector('#run-bar').style.width,

@@ -2,12 +2,39 @@
  * fuzz_predict.c — codec_predict_request (POST /predict and TF Serving's
  * :predict). The first byte chooses whether the model comes from the path
  * (as on /v1/models/{name}:predict); the rest is the body. On success the
- * inputs are rows × width finite floats and a single row is one row.
+ * inputs are rows × width finite floats and a single row is one row; then
+ * codec_predict_answer writes them back as if they were the outputs (with
+ * labels that need escaping when the second bit is set), and the text must
+ * be JSON of the promised shape.
  */
 #include <math.h>
 
 #include "codec.h"
 #include "fuzz.h"
+
+static void check_answer(const predict_request *r, bool classes)
+{
+    static char *names[] = {"a \"quoted\" \\ label", "tab\tnew\nline\x01", "caf\xc3\xa9"};
+    label_set labels = {.names = names, .count = 3};
+    predict_answer a = {.model = r->tf_style ? NULL : r->model, .version = 7, .y = r->inputs,
+                        .rows = r->rows, .outs = r->width, .single = r->single,
+                        .tf_style = r->tf_style, .classes = classes && !r->tf_style, .labels = &labels};
+    size_t len = 0;
+    char *text = codec_predict_answer(&a, &len);
+    if (!text)
+        return;
+    FUZZ_CHECK(strlen(text) == len);
+    cJSON *j = cJSON_ParseWithLength(text, len);
+    FUZZ_CHECK(j != NULL);
+    cJSON *out = cJSON_GetObjectItem(j, r->tf_style ? "predictions" : "outputs");
+    FUZZ_CHECK(cJSON_GetArraySize(out) == (int)(r->single ? r->width : r->rows));
+    cJSON *l = cJSON_GetObjectItem(j, "labels");
+    FUZZ_CHECK((l != NULL) == a.classes);
+    if (l && !r->single)
+        FUZZ_CHECK(cJSON_GetArraySize(l) == (int)r->rows);
+    cJSON_Delete(j);
+    free(text);
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -29,6 +56,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             FUZZ_CHECK(isfinite(r.inputs[i]));
         if (from_path)
             FUZZ_CHECK(strcmp(r.model, "gender") == 0);
+        check_answer(&r, (data[0] & 2) != 0);
         predict_request_free(&r);
     } else {
         FUZZ_CHECK_PROBLEM(e);

@@ -446,6 +446,33 @@ START_TEST(json_uploads)
 }
 END_TEST
 
+/* /predict writes its answer by hand: labels with quotes, backslashes,
+ * control characters and UTF-8 must come back as they went in. */
+START_TEST(labels_with_json_specials_come_back_whole)
+{
+    static const char *const want[3] = {"say \"hi\"", "back\\slash\nnew line\ttab", "caf\xc3\xa9 \xe2\x9c\x93"};
+    train_ok("{\"model\":\"odd\",\"layers\":[1,8,3],\"loss\":\"crossentropy\",\"optimizer\":\"adam\","
+             "\"learning_rate\":0.05,\"epochs\":400,\"seed\":3,"
+             "\"inputs\":[[0],[5],[10],[0.5],[5.5],[10.5]],"
+             "\"targets\":[\"say \\\"hi\\\"\",\"back\\\\slash\\nnew line\\ttab\",\"caf\\u00e9 \u2713\","
+             "\"say \\\"hi\\\"\",\"back\\\\slash\\nnew line\\ttab\",\"caf\\u00e9 \u2713\"]}");
+    http_reply r = http_post(srv, "/predict", "{\"model\":\"odd\",\"inputs\":[[0],[5],[10]]}", NULL);
+    cJSON *p = expect_status(&r, 200);
+    cJSON *labels = cJSON_GetObjectItem(p, "labels");
+    ck_assert_int_eq(cJSON_GetArraySize(labels), 3);
+    for (int i = 0; i < 3; i++)
+        ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetArrayItem(labels, i)), want[i]);
+    cJSON_Delete(p);
+    http_reply_free(&r);
+    r = http_post(srv, "/predict", "{\"model\":\"odd\",\"inputs\":[10]}", NULL);
+    p = expect_status(&r, 200);
+    ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(p, "labels")), want[2]);
+    ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(p, "outputs")), 3);
+    cJSON_Delete(p);
+    http_reply_free(&r);
+}
+END_TEST
+
 START_TEST(list_show_delete)
 {
     http_reply r = upload_csv("name=tmp1", "a,y\n1,2\n");
@@ -668,6 +695,7 @@ int main(void)
     tcase_add_test(tc, several_targets_and_target_selection);
     tcase_add_test(tc, numeric_classes_with_target_type);
     tcase_add_test(tc, json_uploads);
+    tcase_add_test(tc, labels_with_json_specials_come_back_whole);
     tcase_add_test(tc, list_show_delete);
     tcase_add_test(tc, delete_refused_while_a_job_uses_it);
     tcase_add_test(tc, upload_errors_name_the_spot);
