@@ -15,21 +15,23 @@
  * Threads. Thread t owns a fixed slice of every layer's output features
  * (rows of W_l and b_l): it computes those rows of dW_l and db_l and applies
  * the optimizer to exactly those parameters, so no gradient is ever reduced
- * across threads. The first layer's forward is split the same way, so each
- * thread reads only the rows of W_0 it updates itself (the widest weights stay
- * in the cache of one core). Everything else is split by batch columns
- * (each thread its share of the batch's rows, 16 at a time): gathering the
- * inputs, the forward of the other layers, the output layer's loss and δ,
- * and the backward δ chain, which needs no barrier from layer to layer.
- * Inputs, targets and A_l come in two sets of buffers, for alternate batches:
- * each thread gathers its share of the next batch's rows during this one's
- * δ chain, and a batch's first-layer forward starts as soon as this thread's
- * updates of the batch before are done, since it touches only its own rows
- * of W_0 and the other set of buffers. A batch takes two barriers: after the
- * first layer (every update of the batch before, every row of A_1 done), and
- * after the δ chain (nobody reads W any more; the next inputs are in); an
- * epoch adds one at its start (the first batch's inputs) and one at its end
- * (its last updates). They spin briefly, then sleep on a futex.
+ * across threads. The forward of the hidden layers and the backward δ chain
+ * are split by features too: a thread computes, for the whole batch, the rows
+ * of A_{l+1} and of δᵀ_l that belong to the rows of W_l it updates, so those
+ * stay in its core's cache, and the kernel's tiles stay as wide as the batch
+ * (a split by batch columns cuts a batch of 64 into narrow tiles that run at
+ * half speed). Only the output layer (narrow, as a rule) runs by batch
+ * columns: its forward, the loss and δ, each thread its share of the rows.
+ * Every thread gathers its share of the next batch's rows into A_0 during
+ * this batch's δ chain, and makes its own feature-major copy Aᵀ_0 of the
+ * whole batch before its first-layer forward (which starts as soon as its
+ * updates of the batch before are done: it touches only its own rows of W_0
+ * and buffers nobody else writes then). Inputs, targets and A_l come in two
+ * sets of buffers, for alternate batches. A batch takes a barrier after each
+ * hidden layer's forward (the first also ends the batch before's updates),
+ * one after the output layer, one after each δ of the chain, and one before
+ * the updates (nobody reads W any more; the next inputs are in); an epoch
+ * adds one at its start and one at its end. They spin, then sleep on a futex.
  *
  * Every number is computed by the same operations in the same order whatever
  * the thread count (see sn_kernels.gemm), so parameters after training are
@@ -60,7 +62,7 @@
 #define ENGINE_MAX_THREADS 64
 #define ENGINE_MACS_PER_THREAD (1u << 20) /* multiply-adds of a batch per thread, at least */
 #define UPDATE_ROWS 24 /* rows of dW computed, then updated, while they are in cache (4 tiles) */
-#define SPINS_BEFORE_SLEEP 2000
+#define SPIN_NS 200000 /* a barrier spins this long before sleeping */
 #define TINY_MACS 4096 /* below this per batch, the portable kernels (no SIMD set-up) */
 
 struct sn_engine {
@@ -72,7 +74,7 @@ struct sn_engine {
     int threads;  /* threads that run a batch, the caller included */
     float *at[SN_MAX_LAYERS];    /* Aᵀ_l, sizes[l] × cap, l ≥ 1; at[L] holds Zᵀ of the output */
     float *an[2][SN_MAX_LAYERS]; /* A_l batch-major, cap × sizes[l], 1 ≤ l < L, two batches */
-    float *in_t[2];              /* Aᵀ_0 of this batch and the next, alternately */
+    float *in_t[ENGINE_MAX_THREADS]; /* Aᵀ_0 of the batch, each thread its own whole copy */
     float *in_n[2];              /* A_0 likewise */
     float *in_block;
     float *dt[SN_MAX_LAYERS];    /* δᵀ_l, sizes[l+1] × cap */
@@ -127,10 +129,21 @@ static void wake_all(atomic_uint *word)
 #endif
 }
 
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 /* Barrier for the threads of a batch: the last to arrive bumps bar_gen. The
- * others spin a little (phases last microseconds), then sleep on a futex, so
- * that a machine with more runnable threads than cores does not lose whole
- * time slices to spinning. sleepers tells the last one whether to wake anyone. */
+ * others spin for up to SPIN_NS, then sleep on a futex, so that a machine
+ * with more runnable threads than cores does not lose whole time slices to
+ * spinning. Waits are usually tens of microseconds (the threads' phases
+ * differ by that much), and waking a sleeper costs as much again (more in a
+ * virtual machine, where the wake-up is an interrupt through the host): the
+ * spin is timed, not counted, because a pause lasts from 10 to 140 cycles
+ * depending on the CPU. sleepers tells the last one whether to wake anyone. */
 static void barrier(sn_engine *e)
 {
     if (e->threads == 1)
@@ -143,8 +156,10 @@ static void barrier(sn_engine *e)
             wake_all(&e->bar_gen);
         return;
     }
-    for (unsigned spins = 0; atomic_load_explicit(&e->bar_gen, memory_order_acquire) == g; spins++) {
-        if (spins < SPINS_BEFORE_SLEEP) {
+    uint64_t until = now_ns() + SPIN_NS;
+    for (unsigned spins = 1; atomic_load_explicit(&e->bar_gen, memory_order_acquire) == g; spins++) {
+        /* The clock only now and then: reading it costs tens of pauses. */
+        if (spins % 256 != 0 || now_ns() < until) {
             cpu_relax();
             continue;
         }
@@ -169,8 +184,7 @@ static void share(size_t n, int threads, int t, size_t align, size_t *lo, size_t
 }
 
 /* Copies (and normalises) rows [lo, hi) of the batch starting at `first`
- * into input buffer b (A_0 and those columns of Aᵀ_0), and their targets
- * into y. Each thread gathers its share of the rows, while the batch before
+ * into input buffer b (A_0), and their targets into y. Each thread gathers its share of the rows, while the batch before
  * is still being updated (from the other buffer): gathering every row on
  * every thread would be work that does not shrink with more threads. */
 static void gather(sn_engine *e, int b, size_t first, size_t lo, size_t hi)
@@ -188,11 +202,21 @@ static void gather(sn_engine *e, int b, size_t first, size_t lo, size_t hi)
                 dst[j] = (dst[j] - net->norm_shift[j]) * net->norm_scale[j];
         memcpy(e->y[b] + r * out, e->Y + src * out, out * sizeof(float));
     }
-    e->kern->transpose(e->in_n[b] + lo * in, hi - lo, in, in, e->in_t[b] + lo, e->cap);
 }
 
-/* Aᵀ_l and A_l (the inputs from buffer b). */
-static const float *act_t(const sn_engine *e, int l, int b) { return l ? e->at[l] : e->in_t[b]; }
+/* Thread t's own feature-major copy of the n inputs in buffer b. Every
+ * thread reads all of Aᵀ_0 in the first layer's forward: a copy shared by
+ * all, each writing its columns, would make every core take every line from
+ * the others' caches twice a batch (to write it, then to read the others'
+ * part), which cost more than transposing the whole batch on each core. */
+static void transpose_inputs(sn_engine *e, int t, int b, size_t n)
+{
+    size_t in = (size_t)e->net->arch.sizes[0];
+    e->kern->transpose(e->in_n[b], n, in, in, e->in_t[t], e->cap);
+}
+
+/* Aᵀ_l (the inputs: thread t's copy) and A_l (the inputs from buffer b). */
+static const float *act_t(const sn_engine *e, int l, int t) { return l ? e->at[l] : e->in_t[t]; }
 static const float *act_n(const sn_engine *e, int l, int b) { return l ? e->an[b][l] : e->in_n[b]; }
 
 /* Asks for rows [lo, hi) of the batch starting at `first` to be brought into
@@ -211,7 +235,7 @@ static void prefetch_rows(const sn_engine *e, size_t first, size_t lo, size_t hi
 
 /* Layer l, output features [lo, hi): Zᵀ = W·Aᵀ + b, then the activation
  * (except on the output layer, which output() finishes). */
-static void forward(sn_engine *e, int buf, int l, size_t n, size_t lo, size_t hi)
+static void forward(sn_engine *e, int t, int buf, int l, size_t n, size_t lo, size_t hi)
 {
     const sn_net *net = e->net;
     size_t in = (size_t)net->arch.sizes[l], out = (size_t)net->arch.sizes[l + 1];
@@ -221,7 +245,7 @@ static void forward(sn_engine *e, int buf, int l, size_t n, size_t lo, size_t hi
     float *zt = e->at[l + 1];
     if (hi <= lo)
         return;
-    e->kern->gemm(hi - lo, n, in, W + lo * in, in, 1, act_t(e, l, buf), e->cap, zt + lo * e->cap, e->cap,
+    e->kern->gemm(hi - lo, n, in, W + lo * in, in, 1, act_t(e, l, t), e->cap, zt + lo * e->cap, e->cap,
                   b + lo, hidden && act == SN_ACT_RELU ? SN_GEMM_RELU : 0);
     if (!hidden)
         return;
@@ -290,7 +314,7 @@ static void update(sn_engine *e, int t, int b, int l, size_t n, size_t lo, size_
 
 /* Layer l for batch columns [m0, m1): Zᵀ[:, m0:m1] = W·Aᵀ[:, m0:m1] + b, the
  * activation and, for hidden layers, the batch-major copy of those rows. */
-static void forward_cols(sn_engine *e, int b, int l, size_t m0, size_t m1)
+static void forward_cols(sn_engine *e, int t, int b, int l, size_t m0, size_t m1)
 {
     const sn_net *net = e->net;
     size_t in = (size_t)net->arch.sizes[l], out = (size_t)net->arch.sizes[l + 1], m = m1 - m0;
@@ -299,7 +323,7 @@ static void forward_cols(sn_engine *e, int b, int l, size_t m0, size_t m1)
     float *zt = e->at[l + 1] + m0;
     if (m1 <= m0)
         return;
-    e->kern->gemm(out, m, in, net->params + net->w_off[l], in, 1, act_t(e, l, b) + m0, e->cap, zt,
+    e->kern->gemm(out, m, in, net->params + net->w_off[l], in, 1, act_t(e, l, t) + m0, e->cap, zt,
                   e->cap, net->params + net->b_off[l], hidden && act == SN_ACT_RELU ? SN_GEMM_RELU : 0);
     if (!hidden)
         return;
@@ -309,21 +333,21 @@ static void forward_cols(sn_engine *e, int b, int l, size_t m0, size_t m1)
     e->kern->transpose(zt, out, m, e->cap, e->an[b][l + 1] + m0 * out, out);
 }
 
-/* δᵀ_{l-1}[:, m0:m1] = (W_lᵀ·δᵀ_l[:, m0:m1]) ⊙ act'. */
-static void backward_cols(sn_engine *e, int l, size_t m0, size_t m1)
+/* Rows [lo, hi) of δᵀ_{l-1} = (W_lᵀ·δᵀ_l) ⊙ act', for the whole batch of n. */
+static void backward_rows(sn_engine *e, int l, size_t n, size_t lo, size_t hi)
 {
     const sn_net *net = e->net;
-    size_t in = (size_t)net->arch.sizes[l], out = (size_t)net->arch.sizes[l + 1], m = m1 - m0;
-    if (m1 <= m0)
+    size_t in = (size_t)net->arch.sizes[l], out = (size_t)net->arch.sizes[l + 1];
+    if (hi <= lo)
         return;
-    float *d = e->dt[l - 1] + m0;
-    e->kern->gemm(in, m, out, net->params + net->w_off[l], 1, in, e->dt[l] + m0, e->cap, d, e->cap,
-                  NULL, 0);
-    if (m == e->cap) /* the whole batch on one thread: the rows are contiguous */
-        sn_act_backward(net->arch.act[l - 1], e->at[l], d, 1, in * m);
+    float *d = e->dt[l - 1] + lo * e->cap;
+    e->kern->gemm(hi - lo, n, out, net->params + net->w_off[l] + lo, 1, in, e->dt[l], e->cap, d,
+                  e->cap, NULL, 0);
+    if (n == e->cap) /* a full batch: the rows are contiguous */
+        sn_act_backward(net->arch.act[l - 1], e->at[l] + lo * e->cap, d, 1, (hi - lo) * n);
     else
-        for (size_t j = 0; j < in; j++)
-            sn_act_backward(net->arch.act[l - 1], e->at[l] + m0 + j * e->cap, d + j * e->cap, 1, m);
+        for (size_t j = lo; j < hi; j++)
+            sn_act_backward(net->arch.act[l - 1], e->at[l] + j * e->cap, e->dt[l - 1] + j * e->cap, 1, n);
 }
 
 /* Thread t's part of one epoch: every batch, in lockstep with the others. */
@@ -344,26 +368,36 @@ static void run_epoch_part(sn_engine *e, int t)
     }
     for (size_t first = 0; first < e->rows; first += e->cap, cur ^= 1) {
         size_t n = e->rows - first < e->cap ? e->rows - first : e->cap, lo, hi, m0, m1;
+        transpose_inputs(e, t, cur, n);
         /* Batch columns of this thread (whole vectors of 16 where possible). */
         share(n, T, t, 16, &m0, &m1);
-        /* The first layer (the widest weights, as a rule) by output features,
-         * so each thread reads only the rows of W it updates; the others by
-         * batch columns, which needs no barrier between layers. The first
-         * layer's forward follows the updates of the batch before without a
-         * barrier: it touches only this thread's rows of W_0 and this batch's
-         * buffers (inputs, A_1), not those the other threads' updates read. */
-        int l = 0;
-        if (e->L > 1) {
-            share((size_t)arch->sizes[1], T, t, 8, &lo, &hi);
-            forward(e, cur, 0, n, lo, hi);
-            l = 1;
+        /* Hidden layers by output features: each thread computes its rows for
+         * the whole batch, so the kernel's tiles stay full width (a column
+         * split would cut a batch of 64 into narrow tiles that run at half
+         * speed). The first layer's forward follows the updates of the batch
+         * before without a barrier: it touches only this thread's rows of W_0
+         * and this batch's buffers (inputs, A_1), not those the other
+         * threads' updates read. */
+        for (int l = 0; l < e->L - 1; l++) {
+            share((size_t)arch->sizes[l + 1], T, t, 8, &lo, &hi);
+            forward(e, t, cur, l, n, lo, hi);
+            barrier(e); /* every row of A_{l+1}; the first: every update of the batch before */
         }
-        barrier(e); /* every update of the batch before, and every row of A_1, are complete */
-        for (; l < e->L; l++)
-            forward_cols(e, cur, l, m0, m1);
+        if (e->L == 1)
+            barrier(e); /* every update of the batch before */
+        /* The output layer (narrow, as a rule) by batch columns: its forward,
+         * the loss and δ. */
+        forward_cols(e, t, cur, e->L - 1, m0, m1);
         output(e, cur, n, m0, m1);
-        for (l = e->L - 1; l > 0; l--)
-            backward_cols(e, l, m0, m1);
+        /* The δ chain by rows, each layer once the one above is whole: the
+         * rows of δᵀ_{l-1} a thread computes are those of A_l it computed in
+         * the forward and those of dW_{l-1} it updates, so they stay in its
+         * core's cache. */
+        for (int l = e->L - 1; l > 0; l--) {
+            barrier(e);
+            share((size_t)arch->sizes[l], T, t, 8, &lo, &hi);
+            backward_rows(e, l, n, lo, hi);
+        }
         /* This thread's rows of the next batch, into the other buffers (last
          * read by the updates of the batch before, which the barrier above
          * waited for); prefetched during the first layer's updates. */
@@ -389,7 +423,7 @@ static void run_epoch_part(sn_engine *e, int t)
         /* The rows of the batch after next that this thread will gather. */
         size_t after = rest - next < e->cap ? rest - next : e->cap, q0, q1;
         share(after, T, t, 16, &q0, &q1);
-        for (l = e->L - 1; l >= 0; l--) {
+        for (int l = e->L - 1; l >= 0; l--) {
             share((size_t)arch->sizes[l + 1], T, t, 8, &lo, &hi);
             update(e, t, cur, l, n, lo, hi, &coef, (int)(step & 1), first + n + next, l ? 0 : q0,
                    l ? 0 : q1);
@@ -469,7 +503,7 @@ sn_status sn_engine_create(sn_engine **out, sn_net *net, sn_opt_state *opt,
     *e = (sn_engine){.net = net, .opt = opt, .kern = kern, .L = L, .cap = cap, .threads = threads};
     e->block = malloc(total * sizeof(float));
     e->row_loss = malloc(cap * sizeof(double));
-    size_t in_bytes = 4 * (size_t)arch->sizes[0] * cap * sizeof(float);
+    size_t in_bytes = (2 + (size_t)threads) * (size_t)arch->sizes[0] * cap * sizeof(float);
     e->in_block = aligned_alloc(64, (in_bytes + 63) / 64 * 64);
     if (!e->block || !e->row_loss || !e->in_block) {
         free(e->in_block);
@@ -485,9 +519,12 @@ sn_status sn_engine_create(sn_engine **out, sn_net *net, sn_opt_state *opt,
             for (int b = 0; b < 2; b++)
                 e->an[b][l] = p, p += (size_t)arch->sizes[l] * cap;
     }
-    for (int b = 0; b < 2; b++) {
-        e->in_t[b] = e->in_block + 2 * (size_t)b * (size_t)arch->sizes[0] * cap;
-        e->in_n[b] = e->in_t[b] + (size_t)arch->sizes[0] * cap;
+    for (int b = 0; b < 2 + threads; b++) {
+        float *in = e->in_block + (size_t)b * (size_t)arch->sizes[0] * cap;
+        if (b < 2)
+            e->in_n[b] = in;
+        else
+            e->in_t[b - 2] = in;
     }
     for (int l = 0; l < L; l++)
         e->dt[l] = p, p += (size_t)arch->sizes[l + 1] * cap;

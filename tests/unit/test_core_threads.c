@@ -106,27 +106,38 @@ START_TEST(test_threads_bit_identical)
         printf("threads: %s is not supported by this CPU, skipped\n", PATHS[_i]);
         return;
     }
-    sn_arch a = big_arch();
-    sn_net *net = tu_net(&a, SN_INIT_AUTO, 2);
-    data d = make_data(&a, 300, 3); /* 4 full batches of 64 and one of 44 */
-    sn_optimizer adam = sn_optimizer_default(SN_OPT_ADAM);
-    double h1[3], hn[3];
-    sn_net *one = train_copy(kern, net, &d, 1, adam, 3, 64, h1);
-    size_t n;
-    const float *p1 = sn_net_params_const(one, &n);
-    for (int threads = 2; threads <= 4; threads++)
-        for (int rep = 0; rep < 2; rep++) {
-            sn_net *many = train_copy(kern, net, &d, threads, adam, 3, 64, hn);
-            ck_assert_msg(!memcmp(p1, sn_net_params_const(many, NULL), n * sizeof(float)),
-                          "%s: %d threads (run %d) changed the parameters", kern->name, threads, rep);
-            ck_assert_msg(!memcmp(h1, hn, sizeof h1), "%s: %d threads changed the loss", kern->name,
-                          threads);
-            sn_net_free(many);
-        }
-    ck_assert(h1[2] < h1[0]); /* and it learns */
-    sn_net_free(one);
-    sn_net_free(net);
-    free_data(&d);
+    /* Two hidden layers; none (the output layer alone, by batch columns);
+     * four, of odd widths (slices that are not multiples of the tiles). */
+    static const int wide[] = {300, 200}, deep[] = {200, 130, 70, 50, 7};
+    const sn_arch archs[] = {
+        big_arch(),
+        tu_arch_hidden(2, wide, SN_ACT_SOFTMAX, SN_ACT_SOFTMAX, SN_LOSS_CROSSENTROPY),
+        tu_arch_hidden(5, deep, SN_ACT_TANH, SN_ACT_SIGMOID, SN_LOSS_BCE),
+    };
+    for (size_t k = 0; k < sizeof archs / sizeof archs[0]; k++) {
+        const sn_arch *a = &archs[k];
+        sn_net *net = tu_net(a, SN_INIT_AUTO, 2);
+        data d = make_data(a, 300, 3); /* 4 full batches of 64 and one of 44 */
+        sn_optimizer adam = sn_optimizer_default(SN_OPT_ADAM);
+        double h1[3], hn[3];
+        sn_net *one = train_copy(kern, net, &d, 1, adam, 3, 64, h1);
+        size_t n;
+        const float *p1 = sn_net_params_const(one, &n);
+        for (int threads = 2; threads <= 4; threads++)
+            for (int rep = 0; rep < 2; rep++) {
+                sn_net *many = train_copy(kern, net, &d, threads, adam, 3, 64, hn);
+                ck_assert_msg(!memcmp(p1, sn_net_params_const(many, NULL), n * sizeof(float)),
+                              "%s, net %zu: %d threads (run %d) changed the parameters", kern->name, k,
+                              threads, rep);
+                ck_assert_msg(!memcmp(h1, hn, sizeof h1), "%s, net %zu: %d threads changed the loss",
+                              kern->name, k, threads);
+                sn_net_free(many);
+            }
+        ck_assert_msg(h1[2] < h1[0], "net %zu does not learn", k);
+        sn_net_free(one);
+        sn_net_free(net);
+        free_data(&d);
+    }
 }
 END_TEST
 
