@@ -34,12 +34,6 @@ cJSON *codec_float(float f)
     return cJSON_CreateRaw(buf);
 }
 
-cJSON *codec_count(uint64_t n)
-{
-    char buf[TEXT_U64_MAX];
-    return cJSON_CreateRaw(text_u64(n, buf));
-}
-
 cJSON *codec_loss(double d)
 {
     return isfinite(d) ? codec_float((float)d) : cJSON_CreateNull();

@@ -37,8 +37,6 @@ bool api_fail(api_error *e, int status, const char *field, const char *fmt, ...)
 /* ---- numbers ---- */
 /* A cJSON number holding f with the fewest digits that read back to f. */
 cJSON *codec_float(float f);
-/* A count or version as a cJSON number, without cJSON's printf and sscanf. */
-cJSON *codec_count(uint64_t n);
 /* The same for doubles that are float32 values at heart (losses): NaN → null. */
 cJSON *codec_loss(double d);
 /* n floats as an array. */

@@ -114,10 +114,8 @@ static bool exact_text(float f, char out[FLOAT_TEXT_MAX])
             /* below a power of two the gap downwards is half as wide */
             u128 reach = (c < d && m == (1u << 23)) ? 4 * diff : 2 * diff;
             bool reads_back = reach < gap || (reach == gap && (m & 1) == 0);
-            if (!reads_back && p < 9)
-                continue;
             if (!reads_back)
-                return false; /* cannot happen: nine digits always read back */
+                continue; /* after nine digits (which always read back): printf's way */
         }
         char ds[48];
         int len = 0;
