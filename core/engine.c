@@ -21,7 +21,7 @@
  * stay in its core's cache, and the kernel's tiles stay as wide as the batch
  * (a split by batch columns cuts a batch of 64 into narrow tiles that run at
  * half speed). Only the output layer (narrow, as a rule) runs by batch
- * columns: its forward, the loss and δ, each thread its share of the rows.
+ * columns: its forward, the loss and δ, each thread its share of the samples.
  * Every thread gathers its share of the next batch's rows into A_0 during
  * this batch's δ chain, and makes its own feature-major copy Aᵀ_0 of the
  * whole batch before its first-layer forward (which starts as soon as its
