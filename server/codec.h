@@ -128,6 +128,9 @@ sn_optimizer codec_spec_optimizer(const char *spec_text);
 cJSON *codec_model_info(const store_model_info *m);
 cJSON *codec_model(const store_model *m, const store_alias *aliases, size_t n_aliases);
 cJSON *codec_alias(const store_alias *a);
+/* PUT /model/{name}/aliases/{alias}: {"version": 3} (or an alias, or
+ * "latest") into ref. */
+bool codec_alias_request(const char *body, size_t len, char ref[STORE_NAME_MAX + 1], api_error *e);
 /* A job; live values (epoch, loss) override the stored ones when given. */
 cJSON *codec_job(const store_job *j);
 /* One SSE epoch event's data. */

@@ -305,3 +305,16 @@ char *codec_epoch_event(int64_t epoch, double loss, double val_loss)
     cJSON_Delete(o);
     return text;
 }
+
+bool codec_alias_request(const char *body, size_t len, char ref[STORE_NAME_MAX + 1], api_error *e)
+{
+    cJSON *root = codec_parse_object(body, len, e);
+    if (!root)
+        return false;
+    bool ok = codec_version_ref(cJSON_GetObjectItemCaseSensitive(root, "version"), ref, e);
+    if (ok && !ref[0])
+        ok = api_fail(e, 400, "version",
+                      "version is required: a version number (or another alias, or \"latest\")");
+    cJSON_Delete(root);
+    return ok;
+}

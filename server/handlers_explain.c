@@ -234,11 +234,7 @@ void explain_post(http_request *req, http_response *res)
                     layers_text(&t, m->net, ex);
                 http_buffer_printf(&t, "check: numerical (central differences) vs analytic gradient, largest relative error %.3g\n",
                     ex->max_rel_error);
-                if (t.data)
-                    http_text(res, 200, "text/plain; charset=utf-8", t.data);
-                else
-                    http_problem(res, 503, NULL, "out of memory");
-                free(t.data);
+                http_body_take(res, 200, "text/plain; charset=utf-8", t.data, t.len);
                 cJSON_Delete(o);
             } else {
                 http_json(res, 200, o);

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "handlers.h"
-#include "text.h"
+#include "float_text.h"
 
 #define ERR_LEN 256
 
@@ -182,9 +182,10 @@ static bool query_count(http_request *req, http_response *res, const char *name,
 /* A loss as CSV: the digits JSON gets, empty when absent. */
 static void csv_number(http_buffer *b, double v, char sep)
 {
-    cJSON *n = isfinite(v) ? codec_loss(v) : NULL;
-    http_buffer_printf(b, "%s%c", n && n->valuestring ? n->valuestring : "", sep);
-    cJSON_Delete(n);
+    char num[FLOAT_TEXT_MAX] = "";
+    if (isfinite(v))
+        float_text((float)v, num);
+    http_buffer_printf(b, "%s%c", num, sep);
 }
 
 void version_loss(http_request *req, http_response *res)
@@ -284,20 +285,14 @@ void alias_put(http_request *req, http_response *res)
     }
     size_t len;
     const char *body = http_body(req, &len);
-    cJSON *root = cJSON_ParseWithLength(body, len);
-    const cJSON *v = cJSON_IsObject(root) ? cJSON_GetObjectItemCaseSensitive(root, "version") : NULL;
-    char ref[STORE_NAME_MAX + 1] = "";
-    if (!root || !cJSON_IsObject(root))
-        http_problem(res, 400, NULL, "the body must be a JSON object {\"version\": 3}");
-    else if (cJSON_IsNumber(v) && v->valuedouble >= 1 && v->valuedouble <= 2147483647.0 && v->valuedouble == floor(v->valuedouble))
-        snprintf(ref, sizeof ref, "%lld", (long long)v->valuedouble);
-    else if (cJSON_IsString(v) && (strcmp(v->valuestring, "latest") == 0 || store_name_valid(v->valuestring)))
-        text_copy(ref, sizeof ref, v->valuestring);
-    else
-        http_problem(res, 400, "version", "version is required: a version number (or another alias, or \"latest\")");
-    cJSON_Delete(root);
+    char ref[STORE_NAME_MAX + 1];
+    api_error e;
+    if (!codec_alias_request(body, len, ref, &e)) {
+        answer_api_error(res, &e);
+        return;
+    }
     int64_t number;
-    if (!ref[0] || !resolve_version(req, res, name, ref, &number))
+    if (!resolve_version(req, res, name, ref, &number))
         return;
     char err[ERR_LEN];
     store_alias out;

@@ -74,6 +74,13 @@ static void answer_job(http_response *res, unsigned status, store_job *row)
     store_job_free(row);
 }
 
+/* A yes/no query parameter: "?name", "?name=true" or "?name=1" say yes. */
+static bool query_flag(const http_request *req, const char *name)
+{
+    const char *v = http_query(req, name);
+    return v && (!*v || strcmp(v, "true") == 0 || strcmp(v, "1") == 0);
+}
+
 void train_post(http_request *req, http_response *res)
 {
     app *a = http_app(req);
@@ -88,8 +95,7 @@ void train_post(http_request *req, http_response *res)
         answer_api_error(res, &e);
         return;
     }
-    const char *wait = http_query(req, "wait");
-    bool waiting = wait && (strcmp(wait, "true") == 0 || strcmp(wait, "1") == 0 || !*wait);
+    bool waiting = query_flag(req, "wait");
     if (waiting) {
         job_live *l = jobs_find(a->jobs, id);
         if (l) {
@@ -319,9 +325,8 @@ void train_events(http_request *req, http_response *res)
         http_problem(res, 503, NULL, "out of memory");
         return;
     }
-    const char *every = http_query(req, "every");
     *s = (sse_ctx){.jobs = a->jobs, .store = a->store, .live = l, .id = id,
-                   .every = every && (strcmp(every, "true") == 0 || strcmp(every, "1") == 0 || !*every)};
+                   .every = query_flag(req, "every")};
     http_header_add(res, "Cache-Control", "no-cache");
     s->stream = http_respond_stream(res, 200, "text/event-stream", sse_read, sse_free, s);
     if (!s->stream) {

@@ -375,6 +375,13 @@ static void request_dispatch(http_request *req)
     else req->route->handler(req, &req->res);
 }
 
+static double seconds_since(const struct timespec *start)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)(now.tv_sec - start->tv_sec) + (double)(now.tv_nsec - start->tv_nsec) / 1e9;
+}
+
 /* Queues req->res with the CORS headers. */
 static enum MHD_Result request_answer(http_request *req)
 {
@@ -387,12 +394,8 @@ static enum MHD_Result request_answer(http_request *req)
     cors_headers(req, r);
     req->status = res->status;
     req->bytes = res->len;
-    if (req->srv->opt.observe) { /* before the client can see the answer, so a scrape right after counts it */
-        struct timespec now;
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        double seconds = (double)(now.tv_sec - req->start.tv_sec) + (double)(now.tv_nsec - req->start.tv_nsec) / 1e9;
-        req->srv->opt.observe(req->srv->opt.app, req->route, req->status, seconds);
-    }
+    if (req->srv->opt.observe) /* before the client can see the answer, so a scrape right after counts it */
+        req->srv->opt.observe(req->srv->opt.app, req->route, req->status, seconds_since(&req->start));
     enum MHD_Result ok = MHD_queue_response(req->conn, res->status, r);
     MHD_destroy_response(r);
     return ok;
@@ -476,11 +479,7 @@ static bool join(char *line, size_t cap, const char *const *parts)
  * the rest of /predict's own work. Durations in tenths of a millisecond. */
 static void log_request(const http_request *req, bool completed)
 {
-    struct timespec end;
-    clock_gettime(CLOCK_MONOTONIC, &end);
-    double ms = (double)(end.tv_sec - req->start.tv_sec) * 1e3 +
-                (double)(end.tv_nsec - req->start.tv_nsec) / 1e6;
-    uint64_t tenths = (uint64_t)(ms * 10 + 0.5);
+    uint64_t tenths = (uint64_t)(seconds_since(&req->start) * 1e4 + 0.5);
     char line[512], status[TEXT_U64_MAX], bytes[TEXT_U64_MAX], whole[TEXT_U64_MAX], tenth[TEXT_U64_MAX];
     bool fits = join(line, sizeof line, (const char *const[]){
         "http: ", req->method, " ", req->path, " ", text_u64(req->status, status), " ",

@@ -331,11 +331,7 @@ bool jobs_submit(jobs *j, train_request *req, int64_t *id, api_error *e)
         pthread_mutex_unlock(&j->lock);
         store_job_finish(j->opt.store, l->id, STORE_JOB_FAILED, 0, STOPPED_REASON " before the job started",
                          err, sizeof err);
-        l->refs = 0;
-        train_request_free(&l->req);
-        free(l->history);
-        pthread_cond_destroy(&l->ended_cond);
-        free(l);
+        live_release_locked(l); /* nobody else has seen it: no lock needed */
         return api_fail(e, 503, NULL, "the server is stopping; submit the job again after it restarts");
     }
     l->next = j->live;
