@@ -97,6 +97,9 @@ void sn_gemm_nn(size_t m, size_t n, size_t k, const float *A, const float *B, fl
 void sn_gemm_tn_acc(size_t m, size_t n, size_t k, const float *A, const float *B, float *C); /* C += Aᵀ·B, A k×m, B k×n */
 /* dst (cols × rows, row stride ldd) = srcᵀ for src rows × cols with row stride lds. */
 void sn_transpose(const float *src, size_t rows, size_t cols, size_t lds, float *dst, size_t ldd);
+
+/* CRC-32 (IEEE 802.3, as zlib's) of a model blob's bytes (serialize.c). */
+uint32_t sn_crc32(const uint8_t *p, size_t n);
 /* One Adam step on path k (NULL: the process's path). */
 void sn_adam(const sn_kernels *k, float *p, const float *g, float *m, float *v, size_t n,
              const sn_adam_coef *c);

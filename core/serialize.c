@@ -18,7 +18,7 @@
 #define MAGIC "SNET"
 #define FORMAT_VERSION 1u
 
-static uint32_t crc32_ieee(const uint8_t *p, size_t n)
+uint32_t sn_crc32(const uint8_t *p, size_t n)
 {
     uint32_t crc = 0xFFFFFFFFu;
     for (size_t i = 0; i < n; i++) {
@@ -85,7 +85,7 @@ sn_status sn_net_save(const sn_net *net, uint8_t **buf, size_t *len, sn_error *e
         put_f32s(&w, net->norm_shift, (size_t)arch->sizes[0]);
         put_f32s(&w, net->norm_scale, (size_t)arch->sizes[0]);
     }
-    put_u32(&w, crc32_ieee(*buf, size - 4));
+    put_u32(&w, sn_crc32(*buf, size - 4));
     *len = size;
     return SN_OK;
 }
@@ -161,7 +161,7 @@ sn_status sn_net_load(const uint8_t *buf, size_t len, sn_net **out, sn_error *er
         return CORRUPT("%zu bytes where %zu were expected", len, expect);
     uint32_t crc = (uint32_t)buf[len - 4] | (uint32_t)buf[len - 3] << 8 |
                    (uint32_t)buf[len - 2] << 16 | (uint32_t)buf[len - 1] << 24;
-    if (crc != crc32_ieee(buf, len - 4))
+    if (crc != sn_crc32(buf, len - 4))
         return CORRUPT("checksum mismatch");
     sn_net *net;
     sn_status st = sn_net_create(&arch, &net, err);

@@ -40,7 +40,7 @@ static const char *binary_path(void)
     return bin && *bin ? bin : "./build/scratchnet";
 }
 
-static long now_ms(void)
+long now_ms(void)
 {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
@@ -431,4 +431,30 @@ const char *json_str(const cJSON *o, const char *key)
     const cJSON *v = json_item(o, key);
     ck_assert_msg(cJSON_IsString(v), "\"%s\" is not a string", key);
     return v->valuestring;
+}
+
+void expect_problem(const http_reply *r, long status, const char *field, const char *const *frags)
+{
+    ck_assert_msg(r->status == status, "status %ld, expected %ld: %s", r->status, status, r->body);
+    const char *ct = http_reply_header(r, "Content-Type");
+    ck_assert_msg(ct && strcmp(ct, "application/problem+json") == 0, "Content-Type %s", ct ? ct : "none");
+    cJSON *p = http_reply_json(r);
+    const char *detail = cJSON_GetStringValue(cJSON_GetObjectItem(p, "detail"));
+    ck_assert_ptr_nonnull(detail);
+    for (const char *const *f = frags; f && *f; f++)
+        ck_assert_msg(strstr(detail, *f), "detail \"%s\" does not say \"%s\"", detail, *f);
+    if (field) {
+        const char *got = cJSON_GetStringValue(cJSON_GetObjectItem(p, "field"));
+        ck_assert_msg(got && strcmp(got, field) == 0, "field %s, expected %s", got ? got : "(none)", field);
+    }
+    cJSON_Delete(p);
+}
+
+int run_suite(Suite *s)
+{
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

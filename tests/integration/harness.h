@@ -36,6 +36,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include <check.h>
 #include <cjson/cJSON.h>
 
 #define HARNESS_MAX_ARGS 32
@@ -120,5 +121,16 @@ const char *json_str(const cJSON *o, const char *key);
 
 /* Frees what r holds; r can be reused. */
 void http_reply_free(http_reply *r);
+
+/* Asserts an RFC 9457 problem (application/problem+json) with this status
+ * whose detail holds every fragment (NULL-ended list, or NULL); and whose
+ * field is `field`, when not NULL. */
+void expect_problem(const http_reply *r, long status, const char *field, const char *const *frags);
+
+/* Milliseconds of CLOCK_MONOTONIC. */
+long now_ms(void);
+
+/* Runs every test of s and frees it; the process's exit status. */
+int run_suite(Suite *s);
 
 #endif

@@ -454,10 +454,7 @@ int main(void)
     tcase_set_timeout(tc, 240); /* ~20 s natively, more under the sanitizers */
     tcase_add_test(tc, sigkill_at_random_moments);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int status = run_suite(s);
     curl_global_cleanup();
-    return failed ? 1 : 0;
+    return status;
 }

@@ -113,21 +113,6 @@ static cJSON *expect_status(const http_reply *r, long status)
     return r->len ? http_reply_json(r) : NULL;
 }
 
-/* Asserts a problem with this status whose detail holds every fragment;
- * field too, when not NULL. */
-static void expect_problem(const http_reply *r, long status, const char *field, const char *const *frags)
-{
-    cJSON *p = expect_status(r, status);
-    const char *ct = http_reply_header(r, "Content-Type");
-    ck_assert_msg(ct && strcmp(ct, "application/problem+json") == 0, "Content-Type %s", ct ? ct : "none");
-    const char *detail = cJSON_GetStringValue(cJSON_GetObjectItem(p, "detail"));
-    ck_assert_ptr_nonnull(detail);
-    for (const char *const *f = frags; f && *f; f++)
-        ck_assert_msg(strstr(detail, *f), "detail \"%s\" does not say \"%s\"", detail, *f);
-    if (field)
-        ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(p, "field")), field);
-    cJSON_Delete(p);
-}
 
 static void expect_absent(const char *name)
 {
@@ -706,9 +691,5 @@ int main(void)
     tcase_set_timeout(small, 60);
     tcase_add_test(small, over_max_dataset_is_413);
     suite_add_tcase(s, small);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return run_suite(s);
 }

@@ -55,7 +55,7 @@ static void still_serving(const server *s, const char *after)
 }
 
 /* Asserts r is the problem c describes. */
-static void expect_problem(const http_reply *r, const bad_request *c)
+static void expect_case_problem(const http_reply *r, const bad_request *c)
 {
     char what[160];
     snprintf(what, sizeof what, "%s %s %.60s", c->method, c->path, c->body ? c->body : "");
@@ -91,7 +91,7 @@ static void run_cases(const server *s, const bad_request *cases, size_t n)
         const bad_request *c = &cases[i];
         const char *body = c->body;
         http_reply r = http_request(s, c->method, c->path, body, body ? strlen(body) : 0, NULL);
-        expect_problem(&r, c);
+        expect_case_problem(&r, c);
         http_reply_free(&r);
         still_serving(s, c->path);
     }
@@ -368,7 +368,7 @@ START_TEST(wrong_methods_405)
         const char *body = strcmp(cases[i].method, "GET") && strcmp(cases[i].method, "DELETE") ? "{}" : NULL;
         http_reply r = http_request(srv, cases[i].method, cases[i].path, body, body ? 2 : 0, NULL);
         bad_request c = {cases[i].method, cases[i].path, body, 405, NULL, cases[i].method};
-        expect_problem(&r, &c);
+        expect_case_problem(&r, &c);
         const char *allow = http_reply_header(&r, "Allow");
         ck_assert_msg(allow && strstr(allow, cases[i].allowed) && !strstr(allow, cases[i].refused),
                       "%s %s: Allow %s", cases[i].method, cases[i].path, allow ? allow : "(none)");
@@ -397,7 +397,7 @@ START_TEST(wrong_content_type_415)
         const char *body = "{\"model\":\"known\",\"inputs\":[[1,2]]}";
         http_reply r = http_request(srv, cases[i].method, cases[i].path, body, strlen(body), h);
         bad_request c = {cases[i].method, cases[i].path, body, 415, NULL, "application/json"};
-        expect_problem(&r, &c);
+        expect_case_problem(&r, &c);
         http_reply_free(&r);
         still_serving(srv, cases[i].path);
     }
@@ -417,7 +417,7 @@ START_TEST(overflowing_outputs_422)
     http_reply_free(&r);
     r = http_post(srv, "/predict", "{\"model\":\"huge\",\"inputs\":[[10,10]]}", NULL);
     bad_request c = {"POST", "/predict", "", 422, "inputs", "too large"};
-    expect_problem(&r, &c);
+    expect_case_problem(&r, &c);
     http_reply_free(&r);
     r = http_post(srv, "/predict", "{\"model\":\"huge\",\"inputs\":[[0.001,0]]}", NULL);
     ck_assert_msg(r.status == 200, "%ld %s", r.status, r.body);
@@ -450,7 +450,7 @@ START_TEST(divergence_422_no_version)
     for (size_t i = 0; i < N(bodies); i++) {
         r = http_post(srv, "/train?wait=true", bodies[i], NULL);
         bad_request c = {"POST", "/train?wait=true", bodies[i], 422, NULL, NULL};
-        expect_problem(&r, &c);
+        expect_case_problem(&r, &c);
         cJSON *p = http_reply_json(&r);
         const char *detail = cJSON_GetStringValue(cJSON_GetObjectItem(p, "detail"));
         ck_assert_msg(strcasestr(detail, "NaN") || strcasestr(detail, "infinite") || strcasestr(detail, "diverge"),
@@ -510,7 +510,7 @@ START_TEST(body_over_max_413)
         char *big = padded_body(4096, "{");
         http_reply r = http_post(srv, paths[i], big, NULL);
         bad_request c = {"POST", paths[i], "(4 KiB)", 413, NULL, "1024"};
-        expect_problem(&r, &c);
+        expect_case_problem(&r, &c);
         http_reply_free(&r);
         free(big);
         still_serving(srv, paths[i]);
@@ -519,7 +519,7 @@ START_TEST(body_over_max_413)
     char *fits = padded_body(1000, "{\"model\":\"known\",\"inputs\":[[1,2]],");
     http_reply r = http_post(srv, "/predict", fits, NULL);
     bad_request c = {"POST", "/predict", "(1000 bytes)", 400, "pad", "pad"};
-    expect_problem(&r, &c);
+    expect_case_problem(&r, &c);
     http_reply_free(&r);
     free(fits);
     r = http_post(srv, "/predict", "{\"model\":\"known\",\"inputs\":[[1,2]]}", NULL);
@@ -552,9 +552,5 @@ int main(void)
     tc = tcase(s, "max-body 1K", start_small_body);
     tcase_add_test(tc, body_over_max_413);
 
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return run_suite(s);
 }

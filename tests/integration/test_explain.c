@@ -233,9 +233,5 @@ int main(void)
     tcase_add_test(tc, deeper_networks_agree_with_numeric_gradients);
     tcase_add_test(tc, bad_requests_are_4xx);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return run_suite(s);
 }

@@ -41,7 +41,7 @@ static void stop(void)
 }
 
 /* Asserts an RFC 9457 body with this status; returns the parsed problem. */
-static cJSON *expect_problem(const http_reply *r, long status)
+static cJSON *problem_body(const http_reply *r, long status)
 {
     ck_assert_msg(r->status == status, "status %ld, expected %ld: %s", r->status, status, r->body);
     const char *ct = http_reply_header(r, "Content-Type");
@@ -121,7 +121,7 @@ END_TEST
 START_TEST(unknown_route_404)
 {
     http_reply r = http_get(srv, "/no/such/thing", NULL);
-    cJSON *p = expect_problem(&r, 404);
+    cJSON *p = problem_body(&r, 404);
     ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(p, "title")), "Not Found");
     ck_assert_ptr_null(cJSON_GetObjectItem(p, "field"));
     cJSON_Delete(p);
@@ -136,7 +136,7 @@ END_TEST
 START_TEST(wrong_method_405_with_allow)
 {
     http_reply r = http_delete(srv, "/healthz", NULL);
-    cJSON *p = expect_problem(&r, 405);
+    cJSON *p = problem_body(&r, 405);
     const char *allow = http_reply_header(&r, "Allow");
     ck_assert_ptr_nonnull(allow);
     ck_assert_ptr_nonnull(strstr(allow, "GET"));
@@ -201,7 +201,7 @@ START_TEST(json_content_type_415_or_later)
     const char *h[] = {"Content-Type: text/plain", NULL};
     http_reply r = http_post(srv, "/train", "{}", h);
     if (!no_train_route(&r)) {
-        cJSON_Delete(expect_problem(&r, 415));
+        cJSON_Delete(problem_body(&r, 415));
     }
     http_reply_free(&r);
 }
@@ -253,12 +253,12 @@ START_TEST(key_needed_for_changes)
 {
     http_reply r = http_post(srv, "/train", "{}", NULL);
     if (!no_train_route(&r)) {
-        cJSON_Delete(expect_problem(&r, 401));
+        cJSON_Delete(problem_body(&r, 401));
         ck_assert_str_eq(http_reply_header(&r, "WWW-Authenticate"), "Bearer");
         http_reply_free(&r);
         const char *wrong[] = {"Authorization: Bearer topsecreT", NULL};
         r = http_post(srv, "/train", "{}", wrong);
-        cJSON_Delete(expect_problem(&r, 401));
+        cJSON_Delete(problem_body(&r, 401));
         http_reply_free(&r);
         /* With the key the request gets past the gate (whatever /train says). */
         const char *right[] = {"Authorization: Bearer topsecret", NULL};
@@ -287,7 +287,7 @@ START_TEST(body_over_limit_413)
     const char *key[] = {"Authorization: Bearer topsecret", NULL};
     http_reply r = http_post(srv, "/train", big, key);
     if (!no_train_route(&r)) {
-        cJSON *p = expect_problem(&r, 413);
+        cJSON *p = problem_body(&r, 413);
         ck_assert_ptr_nonnull(strstr(cJSON_GetStringValue(cJSON_GetObjectItem(p, "detail")), "1024"));
         cJSON_Delete(p);
     }
@@ -422,9 +422,5 @@ int main(void)
     tcase_add_test(tc, sigterm_stops_promptly);
     tcase_add_test(tc, restart_on_same_db);
 
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return run_suite(s);
 }

@@ -39,12 +39,6 @@ static void stop(void)
 
 /* ------------------------------------------------------------ helpers */
 
-static long now_ms(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
 
 static cJSON *get_job(const server *s, int id)
 {
@@ -700,9 +694,5 @@ int main(void)
     tcase_add_test(tc, cancel_ended_or_unknown);
     tcase_add_test(tc, classifier_with_string_labels);
 
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return run_suite(s);
 }

@@ -31,12 +31,6 @@ static void stop(void)
     srv = NULL;
 }
 
-static long now_ms(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
 
 /* Slower builds (valgrind sets CK_TIMEOUT_MULTIPLIER) get longer bounds. */
 static long slowness(void)
@@ -53,24 +47,6 @@ static void still_serving(const char *after)
     http_reply_free(&r);
 }
 
-/* Asserts a problem with this status whose detail contains each word and
- * whose field is `field` (NULL: any). */
-static void expect_problem(http_reply *r, long status, const char *field, const char *const words[])
-{
-    ck_assert_msg(r->status == status, "expected %ld, got %ld: %s", status, r->status, r->body);
-    const char *ct = http_reply_header(r, "Content-Type");
-    ck_assert_msg(ct && strstr(ct, "application/problem+json"), "content type %s", ct ? ct : "none");
-    cJSON *j = http_reply_json(r);
-    const char *detail = cJSON_GetStringValue(cJSON_GetObjectItem(j, "detail"));
-    ck_assert_ptr_nonnull(detail);
-    for (size_t i = 0; words && words[i]; i++)
-        ck_assert_msg(strstr(detail, words[i]), "detail lacks '%s': %s", words[i], detail);
-    if (field) {
-        const char *f = cJSON_GetStringValue(cJSON_GetObjectItem(j, "field"));
-        ck_assert_msg(f && strcmp(f, field) == 0, "field %s, expected %s", f ? f : "(none)", field);
-    }
-    cJSON_Delete(j);
-}
 
 static long job_id(http_reply *r)
 {
@@ -312,9 +288,5 @@ int main(void)
     tcase_add_test(tc, connections_over_the_limit_wait_for_a_slot);
     suite_add_tcase(s, tc);
 
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return run_suite(s);
 }

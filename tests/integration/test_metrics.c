@@ -91,9 +91,5 @@ int main(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, counters_follow_the_traffic);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return run_suite(s);
 }

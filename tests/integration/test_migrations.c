@@ -250,9 +250,5 @@ int main(void)
     tcase_add_test(tc, future_schema_refused);
     tcase_add_test(tc, not_a_database_refused);
 
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return run_suite(s);
 }

@@ -604,9 +604,5 @@ int main(void)
     tc = tcase(s, "cors allow-list", start_cors_list);
     tcase_add_test(tc, cors_allow_list_on_predict);
 
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return run_suite(s);
 }

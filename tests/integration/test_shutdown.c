@@ -262,9 +262,5 @@ int main(void)
     tcase_add_test(tc, grace_lets_running_jobs_finish);
     tcase_add_test(tc, sigterm_under_load_keeps_every_acknowledged_version);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return run_suite(s);
 }

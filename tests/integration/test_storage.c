@@ -82,6 +82,21 @@ static void expect_unwritable(http_reply *r, const char *what)
     ck_assert_msg(strstr(r->body, "cannot be written"), "%s: detail %s", what, r->body);
 }
 
+/* Imports large versions until one is refused (the disk may still have
+ * room SQLite can reuse at first); that refusal must be the 503. */
+static void import_until_unwritable(const char *what)
+{
+    long status = 0;
+    http_reply r = {0};
+    for (int i = 0; i < 40 && status != 503; i++) {
+        http_reply_free(&r);
+        status = import(LARGE, 3, 100 + (uint64_t)i, &r);
+        ck_assert_msg(status == 201 || status == 503, "%ld %s", status, r.body);
+    }
+    expect_unwritable(&r, what);
+    http_reply_free(&r);
+}
+
 static void upload(const char *name, long want)
 {
     char path[128], csv[4096] = "a,b,y\n";
@@ -185,18 +200,10 @@ START_TEST(full_tmpfs_answers_503_and_recovers)
     close(fd);
 
     /* The WAL may still have room it can reuse: write until it has none. */
-    long status = 0;
-    http_reply r = {0};
-    for (int i = 0; i < 40 && status != 503; i++) {
-        http_reply_free(&r);
-        status = import(LARGE, 3, 100 + (uint64_t)i, &r);
-        ck_assert_msg(status == 201 || status == 503, "%ld %s", status, r.body);
-    }
-    expect_unwritable(&r, "an import on a full disk");
-    http_reply_free(&r);
+    import_until_unwritable("an import on a full disk");
     upload("during", 503);
     reads_still_work();
-    r = http_get(srv, "/readyz", NULL);
+    http_reply r = http_get(srv, "/readyz", NULL);
     http_reply_free(&r);
 
     /* Space returns: the next write succeeds. */
@@ -238,16 +245,9 @@ START_TEST(file_size_limit_answers_503_and_recovers)
     lim = (struct rlimit){.rlim_cur = (rlim_t)biggest + 4096, .rlim_max = old.rlim_max};
     ck_assert_msg(prlimit(srv->pid, RLIMIT_FSIZE, &lim, NULL) == 0, "prlimit: %s", strerror(errno));
 
-    long status = 0;
-    http_reply r = {0};
-    for (int i = 0; i < 40 && status != 503; i++) {
-        http_reply_free(&r);
-        status = import(LARGE, 3, 100 + (uint64_t)i, &r);
-        ck_assert_msg(status == 201 || status == 503, "%ld %s", status, r.body);
-    }
-    expect_unwritable(&r, "an import past the file-size limit");
-    http_reply_free(&r);
+    import_until_unwritable("an import past the file-size limit");
     /* Several failures in a row leave nothing stuck. */
+    http_reply r = {0};
     for (int i = 0; i < 3; i++) {
         ck_assert_int_eq(import(LARGE, 3, 200 + (uint64_t)i, &r), 503);
         http_reply_free(&r);
@@ -280,9 +280,5 @@ int main(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, file_size_limit_answers_503_and_recovers);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return run_suite(s);
 }
