@@ -166,20 +166,25 @@ bool codec_read_optimizer(const cJSON *root, sn_optimizer *opt, api_error *e)
                 continue;
             if (!codec_number(f, path, &d, e))
                 return false;
-            bool low = fields[i].lo_open ? d <= fields[i].lo : d < fields[i].lo;
-            if (low || d >= fields[i].hi)
-                return api_fail(e, 400, path, "%s must be %s %g and below %g, got %g", path,
+            /* The bounds hold for the float32 the core gets: 1e-46 is 0 there,
+             * and 0.999999999 is 1. */
+            float v = (float)d;
+            bool low = fields[i].lo_open ? v <= fields[i].lo : v < fields[i].lo;
+            if (low || v >= fields[i].hi)
+                return api_fail(e, 400, path, "%s must be %s %g and below %g as a 32-bit float, got %g", path,
                                 fields[i].lo_open ? "above" : "at least", fields[i].lo, fields[i].hi, d);
-            *fields[i].dst = (float)d;
+            *fields[i].dst = v;
         }
     }
     if (lr) {
         double d;
         if (!codec_number(lr, "learning_rate", &d, e))
             return false;
-        if (!(d > 0) || d >= 1e6)
-            return api_fail(e, 400, "learning_rate", "learning_rate must be a positive number below 1e6, got %g", d);
-        opt->learning_rate = (float)d;
+        float v = (float)d; /* as above: bounds on the float32 the core gets */
+        if (!(v > 0) || v >= 1e6f)
+            return api_fail(e, 400, "learning_rate",
+                            "learning_rate must be a positive number below 1e6 as a 32-bit float, got %g", d);
+        opt->learning_rate = v;
     }
     return true;
 }

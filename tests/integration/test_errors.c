@@ -195,6 +195,11 @@ static const bad_request train_cases[] = {
     {"POST", "/train", TRAIN("\"learning_rate\":-0.1"), 400, "learning_rate", "positive"},
     {"POST", "/train", TRAIN("\"learning_rate\":\"fast\""), 400, "learning_rate", "number"},
     {"POST", "/train", TRAIN("\"optimizer\":{\"type\":\"sgd\",\"learning_rate\":0}"), 400, "optimizer.learning_rate", "learning_rate"},
+    /* Positive or below 1 as a double, but 0 or 1 as the float32 the core trains with. */
+    {"POST", "/train", TRAIN("\"learning_rate\":1e-46"), 400, "learning_rate", "32-bit"},
+    {"POST", "/train", TRAIN("\"optimizer\":{\"type\":\"adam\",\"learning_rate\":1.8e-46}"), 400, "optimizer.learning_rate", "32-bit"},
+    {"POST", "/train", TRAIN("\"optimizer\":{\"type\":\"adam\",\"beta2\":0.99999999999}"), 400, "optimizer.beta2", "32-bit"},
+    {"POST", "/train", TRAIN("\"optimizer\":{\"type\":\"adam\",\"epsilon\":1e-50}"), 400, "optimizer.epsilon", "32-bit"},
     {"POST", "/train", TRAIN("\"seed\":-1"), 400, "seed", "seed"},
     {"POST", "/train", TRAIN("\"seed\":1.5"), 400, "seed", "seed"},
     {"POST", "/train", TRAIN("\"seed\":\"abc\""), 400, "seed", "seed"},
