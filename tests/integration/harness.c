@@ -185,6 +185,7 @@ void server_restart(server *s)
 {
     if (s->pid) { /* still running: stop it first (a test may have stopped it itself) */
         int status = server_terminate(s);
+        if (status != 0) log_dump(s); /* what the server said before it died */
         ck_assert_msg(status == 0, "the server exited with %d when stopped for a restart", status);
     }
     server_launch(s);
