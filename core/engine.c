@@ -6,7 +6,9 @@
  * Layout. Activations are kept feature-major (Aᵀ: features × batch, row
  * stride cap), so every product runs along the batch in SIMD registers
  * without packing the weights:
- *   forward   Zᵀ_l  = W_l · Aᵀ_l + b_l (bias and relu in the kernel's epilogue)
+ *   forward   Zᵀ_l  = W_l · Aᵀ_l + b_l (bias and relu in the kernel's epilogue;
+ *             for the first layer, as dot products of W_0's rows with the
+ *             inputs' rows, so the inputs need no feature-major copy)
  *   backward  dAᵀ_l = W_lᵀ · δᵀ_l,  δᵀ_{l-1} = dAᵀ_l ⊙ act'(Aᵀ_l)
  *             dW_l  = δᵀ_l · A_l   (A_l batch-major: a transposed copy of Aᵀ_l)
  * The output layer's activation, loss and δ run batch-major with the
@@ -23,9 +25,8 @@
  * half speed). Only the output layer (narrow, as a rule) runs by batch
  * columns: its forward, the loss and δ, each thread its share of the samples.
  * Every thread gathers its share of the next batch's rows into A_0 during
- * this batch's δ chain, and makes its own feature-major copy Aᵀ_0 of the
- * whole batch before its first-layer forward (which starts as soon as its
- * updates of the batch before are done: it touches only its own rows of W_0
+ * this batch's δ chain; its first-layer forward starts as soon as its
+ * updates of the batch before are done (it touches only its own rows of W_0
  * and buffers nobody else writes then). Inputs, targets and A_l come in two
  * sets of buffers, for alternate batches. A batch takes a barrier after each
  * hidden layer's forward (the first also ends the batch before's updates),
@@ -74,9 +75,7 @@ struct sn_engine {
     int threads;  /* threads that run a batch, the caller included */
     float *at[SN_MAX_LAYERS];    /* Aᵀ_l, sizes[l] × cap, l ≥ 1; at[L] holds Zᵀ of the output */
     float *an[2][SN_MAX_LAYERS]; /* A_l batch-major, cap × sizes[l], 1 ≤ l < L, two batches */
-    float *in_t[ENGINE_MAX_THREADS]; /* Aᵀ_0 of the batch, each thread its own whole copy */
-    float *in_n[2];              /* A_0 likewise */
-    float *in_block;
+    float *in_n[2];              /* A_0 (the inputs) likewise */
     float *dt[SN_MAX_LAYERS];    /* δᵀ_l, sizes[l+1] × cap */
     float *z, *yhat, *dout;      /* output layer batch-major, cap × outputs */
     float *y[2];                 /* targets of this batch and the next, alternately */
@@ -204,20 +203,23 @@ static void gather(sn_engine *e, int b, size_t first, size_t lo, size_t hi)
     }
 }
 
-/* Thread t's own feature-major copy of the n inputs in buffer b. Every
- * thread reads all of Aᵀ_0 in the first layer's forward: a copy shared by
- * all, each writing its columns, would make every core take every line from
- * the others' caches twice a batch (to write it, then to read the others'
- * part), which cost more than transposing the whole batch on each core. */
-static void transpose_inputs(sn_engine *e, int t, int b, size_t n)
-{
-    size_t in = (size_t)e->net->arch.sizes[0];
-    e->kern->transpose(e->in_n[b], n, in, in, e->in_t[t], e->cap);
-}
-
-/* Aᵀ_l (the inputs: thread t's copy) and A_l (the inputs from buffer b). */
-static const float *act_t(const sn_engine *e, int l, int t) { return l ? e->at[l] : e->in_t[t]; }
+/* A_l batch-major: the inputs in buffer b for l = 0. */
 static const float *act_n(const sn_engine *e, int l, int b) { return l ? e->an[b][l] : e->in_n[b]; }
+
+/* Rows [lo, hi) of Zᵀ_l for batch columns [m0, m1) of buffer b: W_l·Aᵀ_l + b_l,
+ * then relu if asked; the first layer from the inputs' rows, by dot products. */
+static void layer_product(sn_engine *e, int b, int l, size_t lo, size_t hi, size_t m0, size_t m1,
+                          int flags)
+{
+    const sn_net *net = e->net;
+    size_t in = (size_t)net->arch.sizes[l];
+    const float *W = net->params + net->w_off[l] + lo * in, *bias = net->params + net->b_off[l] + lo;
+    float *zt = e->at[l + 1] + lo * e->cap + m0;
+    if (l == 0)
+        e->kern->gemm_nt(hi - lo, m1 - m0, in, W, in, e->in_n[b] + m0 * in, in, zt, e->cap, bias, flags);
+    else
+        e->kern->gemm(hi - lo, m1 - m0, in, W, in, 1, e->at[l] + m0, e->cap, zt, e->cap, bias, flags);
+}
 
 /* Asks for rows [lo, hi) of the batch starting at `first` to be brought into
  * L2: shuffled rows come from all over X, and a gather that waits for each
@@ -235,18 +237,16 @@ static void prefetch_rows(const sn_engine *e, size_t first, size_t lo, size_t hi
 
 /* Layer l, output features [lo, hi): Zᵀ = W·Aᵀ + b, then the activation
  * (except on the output layer, which output() finishes). */
-static void forward(sn_engine *e, int t, int buf, int l, size_t n, size_t lo, size_t hi)
+static void forward(sn_engine *e, int buf, int l, size_t n, size_t lo, size_t hi)
 {
     const sn_net *net = e->net;
-    size_t in = (size_t)net->arch.sizes[l], out = (size_t)net->arch.sizes[l + 1];
+    size_t out = (size_t)net->arch.sizes[l + 1];
     sn_activation act = net->arch.act[l];
     int hidden = l + 1 < e->L;
-    const float *W = net->params + net->w_off[l], *b = net->params + net->b_off[l];
     float *zt = e->at[l + 1];
     if (hi <= lo)
         return;
-    e->kern->gemm(hi - lo, n, in, W + lo * in, in, 1, act_t(e, l, t), e->cap, zt + lo * e->cap, e->cap,
-                  b + lo, hidden && act == SN_ACT_RELU ? SN_GEMM_RELU : 0);
+    layer_product(e, buf, l, lo, hi, 0, n, hidden && act == SN_ACT_RELU ? SN_GEMM_RELU : 0);
     if (!hidden)
         return;
     if (act != SN_ACT_RELU) {
@@ -314,17 +314,16 @@ static void update(sn_engine *e, int t, int b, int l, size_t n, size_t lo, size_
 
 /* Layer l for batch columns [m0, m1): Zᵀ[:, m0:m1] = W·Aᵀ[:, m0:m1] + b, the
  * activation and, for hidden layers, the batch-major copy of those rows. */
-static void forward_cols(sn_engine *e, int t, int b, int l, size_t m0, size_t m1)
+static void forward_cols(sn_engine *e, int b, int l, size_t m0, size_t m1)
 {
     const sn_net *net = e->net;
-    size_t in = (size_t)net->arch.sizes[l], out = (size_t)net->arch.sizes[l + 1], m = m1 - m0;
+    size_t out = (size_t)net->arch.sizes[l + 1], m = m1 - m0;
     sn_activation act = net->arch.act[l];
     int hidden = l + 1 < e->L;
     float *zt = e->at[l + 1] + m0;
     if (m1 <= m0)
         return;
-    e->kern->gemm(out, m, in, net->params + net->w_off[l], in, 1, act_t(e, l, t) + m0, e->cap, zt,
-                  e->cap, net->params + net->b_off[l], hidden && act == SN_ACT_RELU ? SN_GEMM_RELU : 0);
+    layer_product(e, b, l, 0, out, m0, m1, hidden && act == SN_ACT_RELU ? SN_GEMM_RELU : 0);
     if (!hidden)
         return;
     if (act != SN_ACT_RELU)
@@ -368,7 +367,6 @@ static void run_epoch_part(sn_engine *e, int t)
     }
     for (size_t first = 0; first < e->rows; first += e->cap, cur ^= 1) {
         size_t n = e->rows - first < e->cap ? e->rows - first : e->cap, lo, hi, m0, m1;
-        transpose_inputs(e, t, cur, n);
         /* Batch columns of this thread (whole vectors of 16 where possible). */
         share(n, T, t, 16, &m0, &m1);
         /* Hidden layers by output features: each thread computes its rows for
@@ -380,14 +378,14 @@ static void run_epoch_part(sn_engine *e, int t)
          * threads' updates read. */
         for (int l = 0; l < e->L - 1; l++) {
             share((size_t)arch->sizes[l + 1], T, t, 8, &lo, &hi);
-            forward(e, t, cur, l, n, lo, hi);
+            forward(e, cur, l, n, lo, hi);
             barrier(e); /* every row of A_{l+1}; the first: every update of the batch before */
         }
         if (e->L == 1)
             barrier(e); /* every update of the batch before */
         /* The output layer (narrow, as a rule) by batch columns: its forward,
          * the loss and δ. */
-        forward_cols(e, t, cur, e->L - 1, m0, m1);
+        forward_cols(e, cur, e->L - 1, m0, m1);
         output(e, cur, n, m0, m1);
         /* The δ chain by rows, each layer once the one above is whole: the
          * rows of δᵀ_{l-1} a thread computes are those of A_l it computed in
@@ -480,8 +478,9 @@ sn_status sn_engine_create(sn_engine **out, sn_net *net, sn_opt_state *opt,
         threads = ENGINE_MAX_THREADS;
     if ((size_t)threads > 1 + macs / ENGINE_MACS_PER_THREAD)
         threads = (int)(1 + macs / ENGINE_MACS_PER_THREAD);
-    /* Buffers: Aᵀ and A of the layers after the first, δᵀ, four output blocks; then a
-     * gradient scratch per thread. */
+    /* Buffers: two of inputs, Aᵀ and A of the layers after the first, δᵀ, four
+     * output blocks; then a gradient scratch per thread. */
+    total = 2 * (size_t)arch->sizes[0];
     for (int l = 1; l <= L; l++)
         total += (size_t)arch->sizes[l] * (l < L ? 3 : 1);
     for (int l = 0; l < L; l++)
@@ -501,30 +500,23 @@ sn_status sn_engine_create(sn_engine **out, sn_net *net, sn_opt_state *opt,
     if (macs < TINY_MACS)
         kern = sn_kernels_find("portable");
     *e = (sn_engine){.net = net, .opt = opt, .kern = kern, .L = L, .cap = cap, .threads = threads};
-    e->block = malloc(total * sizeof(float));
+    /* Aligned, as are the inputs' rows when their width is a multiple of 16. */
+    e->block = aligned_alloc(64, (total * sizeof(float) + 63) / 64 * 64);
     e->row_loss = malloc(cap * sizeof(double));
-    size_t in_bytes = (2 + (size_t)threads) * (size_t)arch->sizes[0] * cap * sizeof(float);
-    e->in_block = aligned_alloc(64, (in_bytes + 63) / 64 * 64);
-    if (!e->block || !e->row_loss || !e->in_block) {
-        free(e->in_block);
+    if (!e->block || !e->row_loss) {
         free(e->block);
         free(e->row_loss);
         free(e);
         return sn_fail(err, SN_ERR_NOMEM, "out of memory for training state");
     }
     float *p = e->block;
+    for (int b = 0; b < 2; b++)
+        e->in_n[b] = p, p += (size_t)arch->sizes[0] * cap;
     for (int l = 1; l <= L; l++) {
         e->at[l] = p, p += (size_t)arch->sizes[l] * cap;
         if (l < L)
             for (int b = 0; b < 2; b++)
                 e->an[b][l] = p, p += (size_t)arch->sizes[l] * cap;
-    }
-    for (int b = 0; b < 2 + threads; b++) {
-        float *in = e->in_block + (size_t)b * (size_t)arch->sizes[0] * cap;
-        if (b < 2)
-            e->in_n[b] = in;
-        else
-            e->in_t[b - 2] = in;
     }
     for (int l = 0; l < L; l++)
         e->dt[l] = p, p += (size_t)arch->sizes[l + 1] * cap;
@@ -571,7 +563,6 @@ void sn_engine_free(sn_engine *e)
         pthread_mutex_destroy(&e->mu);
         pthread_cond_destroy(&e->cv);
     }
-    free(e->in_block);
     free(e->block);
     free(e->row_loss);
     free(e);

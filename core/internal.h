@@ -73,11 +73,18 @@ typedef struct {
  * then max(·, 0) with SN_GEMM_RELU. (ars, acs) = (lda, 1) reads A, (1, lda)
  * reads Aᵀ. C must not overlap A or B. Every element is summed over p in
  * order wherever it lies in C, so splitting C among callers changes no bit.
+ * gemm_nt computes the product with Bᵀ from B's rows, as dot products:
+ *   C[i·ldc + j] = (bias ? bias[i] : 0) + Σ_{p<k} A[i·lda + p] · B[j·ldb + p]
+ * then max(·, 0) with SN_GEMM_RELU (no ACC). Each element is summed in one
+ * fixed order (lanes of partial sums, then a fixed tree), the same wherever
+ * it lies in C, so it too can be split among callers.
  * adam does one Adam step over n parameters p with gradient g and moments m, v. */
 typedef struct {
     const char *name; /* "portable", "avx2" or "avx512" */
     void (*gemm)(size_t m, size_t n, size_t k, const float *A, size_t ars, size_t acs,
                  const float *B, size_t ldb, float *C, size_t ldc, const float *bias, int flags);
+    void (*gemm_nt)(size_t m, size_t n, size_t k, const float *A, size_t lda, const float *B,
+                    size_t ldb, float *C, size_t ldc, const float *bias, int flags);
     void (*adam)(float *p, const float *g, float *m, float *v, size_t n, const sn_adam_coef *c);
     /* dst (cols × rows, row stride ldd) = srcᵀ, as sn_transpose */
     void (*transpose)(const float *src, size_t rows, size_t cols, size_t lds, float *dst, size_t ldd);

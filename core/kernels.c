@@ -9,6 +9,8 @@
  * row-major; the SIMD paths vectorise along j and broadcast A(i,p).
  * Each element of C is summed over p in order, whatever its place in a tile,
  * so a result does not depend on how callers split C among threads.
+ * The product with Bᵀ (sn_kernels.gemm_nt) reads B's rows instead, as dot
+ * products in lanes of partial sums: no transposed copy of B is needed.
  *
  * Dispatch: the table is chosen once per process, at the first call of
  * sn_kernels_get(), under pthread_once: the best path this CPU supports
@@ -69,6 +71,39 @@ static void gemm_portable(size_t m, size_t n, size_t k, const float *A, size_t a
     }
 }
 
+/* C = A·Bᵀ as dot products: 16 lanes of partial sums along the depth (GCC
+ * vectorises the fixed-length inner loop at -O2), then a fixed tree. A depth
+ * under 16 is summed in order, in one register. */
+static void gemm_nt_portable(size_t m, size_t n, size_t k, const float *A, size_t lda,
+                             const float *B, size_t ldb, float *C, size_t ldc,
+                             const float *bias, int flags)
+{
+    for (size_t i = 0; i < m; i++)
+        for (size_t j = 0; j < n; j++) {
+            const float *restrict a = A + i * lda, *restrict b = B + j * ldb;
+            float s = 0.0f;
+            if (k < 16) {
+                for (size_t p = 0; p < k; p++)
+                    s += a[p] * b[p];
+            } else {
+                float lane[16] = {0};
+                size_t p = 0;
+                for (; p + 16 <= k; p += 16)
+                    for (size_t q = 0; q < 16; q++)
+                        lane[q] += a[p + q] * b[p + q];
+                for (size_t q = 0; p + q < k; q++)
+                    lane[q] += a[p + q] * b[p + q];
+                for (size_t w = 8; w; w /= 2)
+                    for (size_t q = 0; q < w; q++)
+                        lane[q] += lane[q + w];
+                s = lane[0];
+            }
+            if (bias)
+                s += bias[i];
+            C[i * ldc + j] = flags & SN_GEMM_RELU && !(s > 0.0f) ? 0.0f : s;
+        }
+}
+
 static void adam_portable(float *restrict p, const float *restrict g, float *restrict m,
                           float *restrict v, size_t n, const sn_adam_coef *c)
 {
@@ -80,8 +115,11 @@ static void adam_portable(float *restrict p, const float *restrict g, float *res
     }
 }
 
-static const sn_kernels portable = {
-    .name = "portable", .gemm = gemm_portable, .adam = adam_portable, .transpose = sn_transpose};
+static const sn_kernels portable = {.name = "portable",
+                                    .gemm = gemm_portable,
+                                    .gemm_nt = gemm_nt_portable,
+                                    .adam = adam_portable,
+                                    .transpose = sn_transpose};
 
 /* ---- dispatch ---- */
 
@@ -138,30 +176,9 @@ void sn_gemm_tn_acc(size_t m, size_t n, size_t k, const float *A, const float *B
     sn_kernels_get()->gemm(m, n, k, A, 1, m, B, n, C, n, NULL, SN_GEMM_ACC);
 }
 
-/* Bᵀ is packed a block at a time into a buffer on the stack (32 KiB), so the
- * kernel can run along contiguous rows of it. */
-#define NT_KC 128
-#define NT_NC 64
-
 void sn_gemm_nt(size_t m, size_t n, size_t k, const float *A, const float *B, float *C)
 {
-    const sn_kernels *kern = sn_kernels_get();
-    float pack[NT_KC * NT_NC];
-    if (k == 0) {
-        memset(C, 0, m * n * sizeof(float));
-        return;
-    }
-    for (size_t j0 = 0; j0 < n; j0 += NT_NC) {
-        size_t nc = n - j0 < NT_NC ? n - j0 : NT_NC;
-        for (size_t p0 = 0; p0 < k; p0 += NT_KC) {
-            size_t kc = k - p0 < NT_KC ? k - p0 : NT_KC;
-            for (size_t j = 0; j < nc; j++)
-                for (size_t p = 0; p < kc; p++)
-                    pack[p * nc + j] = B[(j0 + j) * k + p0 + p];
-            kern->gemm(m, nc, kc, A + p0, k, 1, pack, nc, C + j0, n, NULL,
-                       p0 ? SN_GEMM_ACC : 0);
-        }
-    }
+    sn_kernels_get()->gemm_nt(m, n, k, A, k, B, k, C, n, NULL, 0);
 }
 
 /* ---- the optimizer's flat loops ---- */

@@ -122,6 +122,79 @@ TARGET static void gemm_avx2(size_t m, size_t n, size_t k, const float *A, size_
     } while (p0 < k);
 }
 
+/* ---- C = A·Bᵀ from B's rows (gemm_nt) ----
+ * Tile: DR rows of A × DC rows of B, 8 ymm accumulators of 8 lanes of partial
+ * sums along the depth (the tail masked). A tile with fewer than DC rows of B
+ * repeats its last row, so every element is summed the same way. */
+#define DR 2
+#define DC 4
+
+/* The sums of the 8 lanes of a[0..3], in lanes 0..3, by one tree for all:
+ * ((l0 + l1) + (l2 + l3)) + ((l4 + l5) + (l6 + l7)). */
+TARGET static inline __attribute__((always_inline)) __m128 sum4(const __m256 a[DC])
+{
+    __m256 h = _mm256_hadd_ps(_mm256_hadd_ps(a[0], a[1]), _mm256_hadd_ps(a[2], a[3]));
+    return _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+}
+
+TARGET static inline __attribute__((always_inline)) void
+dot_tile(const int mr, size_t nb, size_t k, const float *A, size_t lda, const float *B,
+         size_t ldb, float *C, size_t ldc, const float *bias, int flags)
+{
+    __m256 acc[DR][DC];
+    const float *b[DC];
+#pragma GCC unroll 4
+    for (int c = 0; c < DC; c++)
+        b[c] = B + ((size_t)c < nb ? (size_t)c : nb - 1) * ldb;
+#pragma GCC unroll 2
+    for (int r = 0; r < mr; r++)
+#pragma GCC unroll 4
+        for (int c = 0; c < DC; c++)
+            acc[r][c] = _mm256_setzero_ps();
+    for (size_t p = 0; p < k; p += 8) {
+        int full = k - p >= 8;
+        __m256i mk = tail_mask(full ? 8 : k - p);
+        __m256 a[DR];
+#pragma GCC unroll 2
+        for (int r = 0; r < mr; r++)
+            a[r] = full ? _mm256_loadu_ps(A + r * lda + p) : _mm256_maskload_ps(A + r * lda + p, mk);
+#pragma GCC unroll 4
+        for (int c = 0; c < DC; c++) {
+            __m256 bc = full ? _mm256_loadu_ps(b[c] + p) : _mm256_maskload_ps(b[c] + p, mk);
+            __asm__("" : "+x"(bc)); /* loaded once, not folded into each of the mr FMAs */
+#pragma GCC unroll 2
+            for (int r = 0; r < mr; r++)
+                acc[r][c] = _mm256_fmadd_ps(a[r], bc, acc[r][c]);
+        }
+    }
+    __m128i store = _mm256_castsi256_si128(tail_mask(nb));
+#pragma GCC unroll 2
+    for (int r = 0; r < mr; r++) {
+        __m128 s = sum4(acc[r]);
+        if (bias)
+            s = _mm_add_ps(s, _mm_set1_ps(bias[r]));
+        if (flags & SN_GEMM_RELU)
+            s = _mm_max_ps(s, _mm_setzero_ps());
+        _mm_maskstore_ps(C + r * ldc, store, s);
+    }
+}
+
+TARGET static void gemm_nt_avx2(size_t m, size_t n, size_t k, const float *A, size_t lda,
+                                const float *B, size_t ldb, float *C, size_t ldc,
+                                const float *bias, int flags)
+{
+    for (size_t j0 = 0; j0 < n; j0 += DC) {
+        size_t nb = n - j0 < DC ? n - j0 : DC, i0 = 0;
+        const float *Bj = B + j0 * ldb;
+        for (; i0 + DR <= m; i0 += DR)
+            dot_tile(DR, nb, k, A + i0 * lda, lda, Bj, ldb, C + i0 * ldc + j0, ldc,
+                     bias ? bias + i0 : NULL, flags);
+        if (i0 < m)
+            dot_tile(1, nb, k, A + i0 * lda, lda, Bj, ldb, C + i0 * ldc + j0, ldc,
+                     bias ? bias + i0 : NULL, flags);
+    }
+}
+
 /* The same operations in the same order as adam_portable (no fused
  * multiply-add), so both paths give the same bits. */
 TARGET static void adam_avx2(float *p, const float *g, float *m, float *v, size_t n,
@@ -148,5 +221,9 @@ TARGET static void adam_avx2(float *p, const float *g, float *m, float *v, size_
 }
 
 const sn_kernels sn_kernels_avx2 = {
-    .name = "avx2", .gemm = gemm_avx2, .adam = adam_avx2, .transpose = sn_transpose};
+    .name = "avx2",
+    .gemm = gemm_avx2,
+    .gemm_nt = gemm_nt_avx2,
+    .adam = adam_avx2,
+    .transpose = sn_transpose};
 #endif

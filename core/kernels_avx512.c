@@ -124,6 +124,109 @@ TARGET static void gemm_avx512(size_t m, size_t n, size_t k, const float *A, siz
     }
 }
 
+/* ---- C = A·Bᵀ from B's rows (gemm_nt) ----
+ * Tile: DR rows of A × DC rows of B, 24 zmm accumulators, each holding 16
+ * lanes of partial sums along the depth (the tail masked). The DC rows of B
+ * (DC × k floats: 25 KB for k = 784) stay in L1 while every row block of A
+ * passes over them. A tile with fewer than DC rows of B repeats its last row,
+ * so every element goes through the same operations in the same order. */
+#define DR 3
+#define DC 8
+
+/* The sums of the 16 lanes of a[0..7], in lanes 0..7 (8..15 unused), by one tree for all:
+ * ((l + l+8) + (l+4 + l+12)) for l < 4, then ((0 + 2) + (1 + 3)). */
+TARGET static inline __attribute__((always_inline)) __m512 sum8(const __m512 a[DC])
+{
+    __m512 x[4], y[2];
+#pragma GCC unroll 4
+    for (int i = 0; i < 4; i++) /* blocks [a0+a2, a1+a3] of a[2i] and a[2i+1] */
+        x[i] = _mm512_add_ps(_mm512_shuffle_f32x4(a[2 * i], a[2 * i + 1], 0x44),
+                             _mm512_shuffle_f32x4(a[2 * i], a[2 * i + 1], 0xEE));
+#pragma GCC unroll 2
+    for (int i = 0; i < 2; i++) /* block q: 4 lanes of a[4i + q] */
+        y[i] = _mm512_add_ps(_mm512_shuffle_f32x4(x[2 * i], x[2 * i + 1], 0x88),
+                             _mm512_shuffle_f32x4(x[2 * i], x[2 * i + 1], 0xDD));
+    __m512 u = _mm512_add_ps(_mm512_unpacklo_ps(y[0], y[1]), _mm512_unpackhi_ps(y[0], y[1]));
+    __m512 v = _mm512_add_ps(u, _mm512_permute_ps(u, 0x4E)); /* block q: a[q], a[q+4] in lanes 0, 1 */
+    const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 0, 0, 0, 0, 0, 0, 0, 0);
+    return _mm512_permutexvar_ps(order, v);
+}
+
+TARGET static inline __attribute__((always_inline)) void
+dot_tile(const int mr, size_t nb, size_t k, const float *A, size_t lda, const float *B,
+         size_t ldb, float *C, size_t ldc, const float *bias, int flags)
+{
+    __m512 acc[DR][DC];
+    const float *b[DC];
+#pragma GCC unroll 8
+    for (int c = 0; c < DC; c++)
+        b[c] = B + ((size_t)c < nb ? (size_t)c : nb - 1) * ldb;
+#pragma GCC unroll 3
+    for (int r = 0; r < mr; r++)
+#pragma GCC unroll 8
+        for (int c = 0; c < DC; c++)
+            acc[r][c] = _mm512_setzero_ps();
+    /* Whole vectors, then the masked tail (a masked load costs an extra uop). */
+    size_t p = 0;
+    for (; p + 16 <= k; p += 16) {
+        __m512 a[DR];
+#pragma GCC unroll 3
+        for (int r = 0; r < mr; r++)
+            a[r] = _mm512_loadu_ps(A + r * lda + p);
+#pragma GCC unroll 8
+        for (int c = 0; c < DC; c++) {
+            __m512 bc = _mm512_loadu_ps(b[c] + p);
+            __asm__("" : "+v"(bc)); /* loaded once, not folded into each of the mr FMAs */
+#pragma GCC unroll 3
+            for (int r = 0; r < mr; r++)
+                acc[r][c] = _mm512_fmadd_ps(a[r], bc, acc[r][c]);
+        }
+    }
+    if (p < k) {
+        __mmask16 mk = (__mmask16)((1u << (k - p)) - 1);
+        __m512 a[DR];
+#pragma GCC unroll 3
+        for (int r = 0; r < mr; r++)
+            a[r] = _mm512_maskz_loadu_ps(mk, A + r * lda + p);
+#pragma GCC unroll 8
+        for (int c = 0; c < DC; c++) {
+            __m512 bc = _mm512_maskz_loadu_ps(mk, b[c] + p);
+#pragma GCC unroll 3
+            for (int r = 0; r < mr; r++)
+                acc[r][c] = _mm512_fmadd_ps(a[r], bc, acc[r][c]);
+        }
+    }
+    __mmask16 store = (__mmask16)((1u << nb) - 1);
+#pragma GCC unroll 3
+    for (int r = 0; r < mr; r++) {
+        __m512 s = sum8(acc[r]);
+        if (bias)
+            s = _mm512_add_ps(s, _mm512_set1_ps(bias[r]));
+        if (flags & SN_GEMM_RELU)
+            s = _mm512_max_ps(s, _mm512_setzero_ps());
+        _mm512_mask_storeu_ps(C + r * ldc, store, s);
+    }
+}
+
+TARGET static void gemm_nt_avx512(size_t m, size_t n, size_t k, const float *A, size_t lda,
+                                  const float *B, size_t ldb, float *C, size_t ldc,
+                                  const float *bias, int flags)
+{
+    for (size_t j0 = 0; j0 < n; j0 += DC) {
+        size_t nb = n - j0 < DC ? n - j0 : DC, i0 = 0;
+        const float *Bj = B + j0 * ldb;
+        for (; i0 + DR <= m; i0 += DR)
+            dot_tile(DR, nb, k, A + i0 * lda, lda, Bj, ldb, C + i0 * ldc + j0, ldc,
+                     bias ? bias + i0 : NULL, flags);
+        if (m - i0 == 2)
+            dot_tile(2, nb, k, A + i0 * lda, lda, Bj, ldb, C + i0 * ldc + j0, ldc,
+                     bias ? bias + i0 : NULL, flags);
+        else if (m - i0 == 1)
+            dot_tile(1, nb, k, A + i0 * lda, lda, Bj, ldb, C + i0 * ldc + j0, ldc,
+                     bias ? bias + i0 : NULL, flags);
+    }
+}
+
 /* Adam with the moments computed exactly as adam_portable does (no fused
  * multiply-add), and the update's square root and division replaced by
  * rsqrt14/rcp14 estimates with one Newton step each (about 2 ulp instead of
@@ -210,5 +313,9 @@ TARGET static void transpose_avx512(const float *src, size_t rows, size_t cols, 
 }
 
 const sn_kernels sn_kernels_avx512 = {
-    .name = "avx512", .gemm = gemm_avx512, .adam = adam_avx512, .transpose = transpose_avx512};
+    .name = "avx512",
+    .gemm = gemm_avx512,
+    .gemm_nt = gemm_nt_avx512,
+    .adam = adam_avx512,
+    .transpose = transpose_avx512};
 #endif

@@ -1,9 +1,11 @@
 /*
  * test_core_kernels.c — every kernel path this CPU runs (portable, avx2,
  * avx512) against a double-precision reference, for the three products of a
- * dense layer in the shapes the training engine uses them, on awkward sizes
- * (1, 3, 7, 17, 63, 255, 257, 784) and batch sizes (1, 5, 64, 100); the
- * fused epilogue (bias, relu, accumulate); Adam against the portable loop;
+ * dense layer in the shapes the training engine uses them (the general
+ * kernel, and the first layer's forward from the inputs' rows by gemm_nt),
+ * on awkward sizes (1, 3, 7, 17, 63, 255, 257, 784) and batch sizes (1, 5,
+ * 64, 100); the fused epilogue (bias, relu, accumulate); gemm_nt's elements
+ * the same bits wherever they lie in C; Adam against the portable loop;
  * the transposes, exactly;
  * and the public wrappers sn_gemm_nt/nn/tn_acc on the process's path.
  *
@@ -28,8 +30,9 @@ static float *random_floats(sn_rng *rng, size_t n)
     return x;
 }
 
-/* Reference of the general kernel in double, with the error bound of each element. */
-static void reference(size_t m, size_t n, size_t k, const float *A, size_t ars, size_t acs,
+/* Reference of the kernels in double, with the error bound of each element:
+ * B(p, j) = B[p·ldb + j] for gemm, B[j·ldb + p] for gemm_nt. */
+static void reference(int nt, size_t m, size_t n, size_t k, const float *A, size_t ars, size_t acs,
                       const float *B, size_t ldb, const float *C0, size_t ldc, const float *bias,
                       int flags, double *ref, double *bound)
 {
@@ -39,7 +42,7 @@ static void reference(size_t m, size_t n, size_t k, const float *A, size_t ars, 
             if (bias)
                 s += bias[i], mag += fabs(bias[i]);
             for (size_t p = 0; p < k; p++) {
-                double t = (double)A[i * ars + p * acs] * B[p * ldb + j];
+                double t = (double)A[i * ars + p * acs] * (nt ? B[j * ldb + p] : B[p * ldb + j]);
                 s += t;
                 mag += fabs(t);
             }
@@ -50,18 +53,22 @@ static void reference(size_t m, size_t n, size_t k, const float *A, size_t ars, 
         }
 }
 
-/* Runs one product on path k and checks it; returns the largest error/bound. */
-static double check_one(const sn_kernels *kern, const char *what, size_t m, size_t n, size_t k,
-                        const float *A, size_t ars, size_t acs, const float *B, size_t ldb,
-                        const float *bias, int flags, sn_rng *rng)
+/* Runs one product on path k (gemm, or gemm_nt when nt; then acs is 1) and
+ * checks it; returns the largest error/bound. */
+static double check_product(const sn_kernels *kern, int nt, const char *what, size_t m, size_t n,
+                            size_t k, const float *A, size_t ars, size_t acs, const float *B,
+                            size_t ldb, const float *bias, int flags, sn_rng *rng)
 {
     size_t ldc = n + 3; /* a row stride wider than the row, as the engine's buffers have */
     float *C = random_floats(rng, m * ldc), *C0 = malloc(m * ldc * sizeof(float) + 1);
     double *ref = malloc(m * n * sizeof(double) + 1), *bound = malloc(m * n * sizeof(double) + 1);
     ck_assert(C0 && ref && bound);
     memcpy(C0, C, m * ldc * sizeof(float));
-    reference(m, n, k, A, ars, acs, B, ldb, C0, ldc, bias, flags, ref, bound);
-    kern->gemm(m, n, k, A, ars, acs, B, ldb, C, ldc, bias, flags);
+    reference(nt, m, n, k, A, ars, acs, B, ldb, C0, ldc, bias, flags, ref, bound);
+    if (nt)
+        kern->gemm_nt(m, n, k, A, ars, B, ldb, C, ldc, bias, flags);
+    else
+        kern->gemm(m, n, k, A, ars, acs, B, ldb, C, ldc, bias, flags);
     double worst = 0;
     for (size_t i = 0; i < m; i++) {
         for (size_t j = 0; j < n; j++) {
@@ -79,6 +86,13 @@ static double check_one(const sn_kernels *kern, const char *what, size_t m, size
     return worst;
 }
 
+static double check_one(const sn_kernels *kern, const char *what, size_t m, size_t n, size_t k,
+                        const float *A, size_t ars, size_t acs, const float *B, size_t ldb,
+                        const float *bias, int flags, sn_rng *rng)
+{
+    return check_product(kern, 0, what, m, n, k, A, ars, acs, B, ldb, bias, flags, rng);
+}
+
 /* The engine's three products for a layer of `in` inputs, `out` outputs and a
  * batch of `rows`, with A and B as the engine lays them out. */
 static double check_layer(const sn_kernels *kern, size_t in, size_t out, size_t rows, sn_rng *rng)
@@ -90,6 +104,9 @@ static double check_layer(const sn_kernels *kern, size_t in, size_t out, size_t 
     /* forward Zᵀ = W·Aᵀ + b, relu */
     worst = fmax(worst, check_one(kern, "forward", out, rows, in, W, in, 1, At, rows, b,
                                   SN_GEMM_RELU, rng));
+    /* the first layer's forward from the inputs' rows: Zᵀ = W·Aᵀ + b, relu */
+    worst = fmax(worst, check_product(kern, 1, "forward (rows)", out, rows, in, W, in, 1, A, in, b,
+                                      SN_GEMM_RELU, rng));
     /* backward dAᵀ = Wᵀ·δᵀ */
     worst = fmax(worst, check_one(kern, "backward dA", in, rows, out, W, 1, in, Dt, rows, NULL, 0, rng));
     /* dW (+)= δᵀ·A */
@@ -140,6 +157,43 @@ START_TEST(test_epilogue_flags_and_empty_depth)
                 check_one(kern, "flags, no bias", 13, 37, k, A, 1, 13, B, 37, NULL, flags, &rng);
                 free(A), free(B), free(bias);
             }
+        /* gemm_nt: bias and relu (no accumulation), depths 0 to 2 and a tail of 1 */
+        for (int flags = 0; flags <= SN_GEMM_RELU; flags += SN_GEMM_RELU)
+            for (size_t k = 0; k < 18; k += k < 2 ? 1 : 15) {
+                float *A = random_floats(&rng, 13 * 17), *B = random_floats(&rng, 37 * 17);
+                float *bias = random_floats(&rng, 13);
+                check_product(kern, 1, "nt flags", 13, 37, k, A, 17, 1, B, 17, bias, flags, &rng);
+                check_product(kern, 1, "nt flags, no bias", 13, 37, k, A, 17, 1, B, 17, NULL, flags, &rng);
+                free(A), free(B), free(bias);
+            }
+    }
+}
+END_TEST
+
+/* The engine splits gemm_nt's C among threads by rows and by columns: each
+ * element must come out the same bits whatever block it was computed in. */
+START_TEST(test_nt_elements_independent_of_blocks)
+{
+    sn_rng rng;
+    sn_rng_seed(&rng, 17);
+    const size_t m = 23, n = 29, k = 100;
+    for (size_t p = 0; p < 3; p++) {
+        const sn_kernels *kern = sn_kernels_find(PATHS[p]);
+        if (!kern)
+            continue;
+        float *A = random_floats(&rng, m * k), *B = random_floats(&rng, n * k);
+        float *bias = random_floats(&rng, m), *whole = malloc(m * n * 4), *part = malloc(m * n * 4);
+        ck_assert(whole && part);
+        kern->gemm_nt(m, n, k, A, k, B, k, whole, n, bias, SN_GEMM_RELU);
+        for (size_t i0 = 0; i0 < m; i0 += 5)
+            for (size_t j0 = 0; j0 < n; j0 += 7) {
+                size_t mi = m - i0 < 5 ? m - i0 : 5, nj = n - j0 < 7 ? n - j0 : 7;
+                kern->gemm_nt(mi, nj, k, A + i0 * k, k, B + j0 * k, k, part + i0 * n + j0, n,
+                              bias + i0, SN_GEMM_RELU);
+            }
+        if (memcmp(whole, part, m * n * 4) != 0)
+            ck_abort_msg("%s gemm_nt: a block of C differs from the whole", kern->name);
+        free(A), free(B), free(bias), free(whole), free(part);
     }
 }
 END_TEST
@@ -271,6 +325,7 @@ static Suite *kernels_suite(void)
     tcase_set_timeout(tc, 120); /* the portable path under sanitizers is slow */
     tcase_add_loop_test(tc, test_paths_against_reference, 0, 3);
     tcase_add_test(tc, test_epilogue_flags_and_empty_depth);
+    tcase_add_test(tc, test_nt_elements_independent_of_blocks);
     tcase_add_test(tc, test_adam_paths_match_portable);
     tcase_add_test(tc, test_transpose_paths_exact);
     tcase_add_test(tc, test_public_products_on_process_path);
