@@ -422,7 +422,9 @@ static void run_epoch_part(sn_engine *e, int t)
         size_t after = rest - next < e->cap ? rest - next : e->cap, q0, q1;
         share(after, T, t, 16, &q0, &q1);
         for (int l = e->L - 1; l >= 0; l--) {
-            share((size_t)arch->sizes[l + 1], T, t, 8, &lo, &hi);
+            /* The output layer's rows evenly (nothing else is split by them);
+             * the others as the forward split them. */
+            share((size_t)arch->sizes[l + 1], T, t, l == e->L - 1 ? 1 : 8, &lo, &hi);
             update(e, t, cur, l, n, lo, hi, &coef, (int)(step & 1), first + n + next, l ? 0 : q0,
                    l ? 0 : q1);
         }
