@@ -1,5 +1,6 @@
 /*
- * kernels_avx2.c — the general kernel of kernels.c and Adam for AVX2 + FMA.
+ * kernels_avx2.c — the general kernel of kernels.c, the product with Bᵀ from
+ * B's rows (gemm_nt) and Adam for AVX2 + FMA.
  * Compiled for any x86-64 (the ISA is enabled per function by target
  * attributes) and called only when the CPU has it (see kernels.c).
  *
