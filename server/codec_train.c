@@ -135,6 +135,29 @@ void codec_add_architecture(cJSON *obj, const sn_arch *arch)
     cJSON_AddStringToObject(obj, "loss", sn_loss_name(arch->loss));
 }
 
+#define LEARNING_RATE_MAX 1e6
+
+/* The number at path into *dst, within [lo, hi) (or (lo, hi) when lo_open).
+ * The bounds hold for the float32 the core gets: 1e-46 is 0 there, and
+ * 0.999999999 is 1. */
+static bool read_bounded(const cJSON *f, const char *path, double lo, double hi, bool lo_open,
+                         float *dst, api_error *e)
+{
+    double d;
+    if (!codec_number(f, path, &d, e))
+        return false;
+    float v = (float)d;
+    if (lo_open ? v > lo && v < hi : v >= lo && v < hi) {
+        *dst = v;
+        return true;
+    }
+    if (lo_open && lo == 0)
+        return api_fail(e, 400, path, "%s must be a positive number below %g as a 32-bit float, got %.10g",
+                        path, hi, d);
+    return api_fail(e, 400, path, "%s must be %s %g and below %g as a 32-bit float, got %.10g", path,
+                    lo_open ? "above" : "at least", lo, hi, d);
+}
+
 bool codec_read_optimizer(const cJSON *root, sn_optimizer *opt, api_error *e)
 {
     const cJSON *o = GET(root, "optimizer"), *lr = GET(root, "learning_rate");
@@ -151,7 +174,7 @@ bool codec_read_optimizer(const cJSON *root, sn_optimizer *opt, api_error *e)
         if (!codec_known_fields(o, "optimizer.", known, e))
             return false;
         struct { const char *name; float *dst; double lo, hi; bool lo_open; } fields[] = {
-            {"learning_rate", &opt->learning_rate, 0, 1e6, true},
+            {"learning_rate", &opt->learning_rate, 0, LEARNING_RATE_MAX, true},
             {"momentum", &opt->momentum, 0, 1, false},
             {"beta1", &opt->beta1, 0, 1, false},
             {"beta2", &opt->beta2, 0, 1, false},
@@ -160,33 +183,12 @@ bool codec_read_optimizer(const cJSON *root, sn_optimizer *opt, api_error *e)
         for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
             const cJSON *f = GET(o, fields[i].name);
             char path[64];
-            double d;
             snprintf(path, sizeof path, "optimizer.%s", fields[i].name);
-            if (!f)
-                continue;
-            if (!codec_number(f, path, &d, e))
+            if (f && !read_bounded(f, path, fields[i].lo, fields[i].hi, fields[i].lo_open, fields[i].dst, e))
                 return false;
-            /* The bounds hold for the float32 the core gets: 1e-46 is 0 there,
-             * and 0.999999999 is 1. */
-            float v = (float)d;
-            bool low = fields[i].lo_open ? v <= fields[i].lo : v < fields[i].lo;
-            if (low || v >= fields[i].hi)
-                return api_fail(e, 400, path, "%s must be %s %g and below %g as a 32-bit float, got %g", path,
-                                fields[i].lo_open ? "above" : "at least", fields[i].lo, fields[i].hi, d);
-            *fields[i].dst = v;
         }
     }
-    if (lr) {
-        double d;
-        if (!codec_number(lr, "learning_rate", &d, e))
-            return false;
-        float v = (float)d; /* as above: bounds on the float32 the core gets */
-        if (!(v > 0) || v >= 1e6f)
-            return api_fail(e, 400, "learning_rate",
-                            "learning_rate must be a positive number below 1e6 as a 32-bit float, got %g", d);
-        opt->learning_rate = v;
-    }
-    return true;
+    return !lr || read_bounded(lr, "learning_rate", 0, LEARNING_RATE_MAX, true, &opt->learning_rate, e);
 }
 
 static bool read_seed(const cJSON *s, uint64_t *seed, api_error *e)
