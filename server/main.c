@@ -114,6 +114,7 @@ int main(int argc, char **argv)
     while ((sig = sigtimedwait(&stop_signals, NULL, &flush_every)) < 0)
         fflush(stderr);
     fprintf(stderr, "scratchnet: %s received, stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    fflush(stderr); /* the log so far, now: a stop that hangs must not hide it */
 
     /* No new connections; then requests in progress finish or are cut when
      * the daemon stops (streamed answers are ended first). */

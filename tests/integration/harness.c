@@ -166,6 +166,20 @@ server *server_start(const char *const extra_args[])
     return s;
 }
 
+/* Appends a line to the server's log, which log_dump shows. */
+static void log_note(const server *s, const char *fmt, ...)
+{
+    char path[320];
+    snprintf(path, sizeof path, "%s/server.log", s->dir);
+    FILE *f = fopen(path, "a");
+    if (!f) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(f, fmt, ap);
+    va_end(ap);
+    fclose(f);
+}
+
 int server_terminate(server *s)
 {
     if (!s->pid) return -1;
@@ -173,8 +187,18 @@ int server_terminate(server *s)
     kill(s->pid, SIGTERM);
     bool ended = wait_for(s->pid, STOP_TIMEOUT_MS, &status);
     if (!ended) {
+        /* Where it is stuck, for the log (gdb when the machine has it). */
+        log_note(s, "---- harness: no exit within %ld ms of SIGTERM; its threads:\n", STOP_TIMEOUT_MS);
+        char cmd[512];
+        snprintf(cmd, sizeof cmd,
+                 "command -v gdb >/dev/null && timeout 60 gdb -p %d -batch -ex 'thread apply all bt' "
+                 ">>'%s/server.log' 2>&1",
+                 (int)s->pid, s->dir);
+        if (system(cmd) != 0) log_note(s, "(no backtrace: gdb is missing or failed)\n");
         kill(s->pid, SIGKILL);
         wait_for(s->pid, STOP_TIMEOUT_MS, &status);
+    } else if (WIFSIGNALED(status)) {
+        log_note(s, "---- harness: the server died of signal %d after SIGTERM\n", WTERMSIG(status));
     }
     s->pid = 0;
     if (getenv("HARNESS_VERBOSE")) log_dump(s);
