@@ -513,8 +513,20 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 
 /* ------------------------------------------------------------- daemon */
 
+/* libmicrohttpd's fatal errors abort the process: the reason must reach the
+ * log first (stderr is buffered, and an abort does not flush it). */
+static void on_mhd_panic(void *cls, const char *file, unsigned int line, const char *reason)
+{
+    (void)cls;
+    fprintf(stderr, "http: libmicrohttpd failed at %s:%u: %s\n", file ? file : "?", line,
+            reason ? reason : "(no reason given)");
+    fflush(stderr);
+    abort();
+}
+
 http_server *http_start(const http_options *opt, char *err, size_t errlen)
 {
+    MHD_set_panic_func(on_mhd_panic, NULL);
     union {
         struct sockaddr sa;
         struct sockaddr_in v4;
