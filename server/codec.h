@@ -147,9 +147,17 @@ typedef struct {
 } predict_request;
 
 /* Parses a /predict body. model_from_path (may be NULL) supplies the model
- * for TF-Serving routes, where the body has none. */
+ * for TF-Serving routes, where the body has none. The quick reader first,
+ * then, for whatever it declines, the full one. */
 bool codec_predict_request(const char *body, size_t len, const char *model_from_path,
                            predict_request *out, api_error *e);
+/* The quick reader (codec_predict_quick.c): the usual shapes of body read
+ * without a cJSON tree; false, with nothing kept, for anything else. */
+bool codec_predict_quick(const char *body, size_t len, const char *model_from_path,
+                         predict_request *out);
+/* The full reader, through cJSON: every body, every error named. */
+bool codec_predict_tree(const char *body, size_t len, const char *model_from_path,
+                        predict_request *out, api_error *e);
 void predict_request_free(predict_request *r);
 
 /* The index of a row's largest value (the first of equals): its class. */

@@ -22,6 +22,13 @@ void predict_request_free(predict_request *r)
 bool codec_predict_request(const char *body, size_t len, const char *model_from_path,
                            predict_request *out, api_error *e)
 {
+    return codec_predict_quick(body, len, model_from_path, out) ||
+           codec_predict_tree(body, len, model_from_path, out, e);
+}
+
+bool codec_predict_tree(const char *body, size_t len, const char *model_from_path,
+                        predict_request *out, api_error *e)
+{
     memset(out, 0, sizeof *out);
     cJSON *root = codec_parse_object(body, len, e);
     if (!root)
@@ -100,6 +107,7 @@ static char *put_float(char *o, float f)
     return o + n;
 }
 
+/* n floats as a JSON array. */
 /* n floats as a JSON array. */
 static char *put_row(char *o, const float *x, size_t n)
 {

@@ -14,6 +14,7 @@
 #include "float_text.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -22,18 +23,23 @@
 
 typedef unsigned __int128 u128;
 
-static u128 pow_u128(unsigned base, int n)
+/* 5^0 … 5^44 and 10^0 … 10^38: every power the exact way needs, made once. */
+static u128 pow5[45], pow10[39];
+static pthread_once_t powers_once = PTHREAD_ONCE_INIT;
+
+static void make_powers(void)
 {
-    u128 p = 1;
-    while (n-- > 0)
-        p *= base;
-    return p;
+    pow5[0] = pow10[0] = 1;
+    for (int i = 1; i < 45; i++)
+        pow5[i] = pow5[i - 1] * 5;
+    for (int i = 1; i < 39; i++)
+        pow10[i] = pow10[i - 1] * 10;
 }
 
-static int digit_count(u128 v) /* multiplications only: 128-bit division is slow */
+static int digit_count(u128 v)
 {
     int n = 1;
-    for (u128 p = 10; p <= v && n < 39; p *= 10)
+    while (n < 39 && pow10[n] <= v)
         n++;
     return n;
 }
@@ -88,10 +94,11 @@ static bool exact_text(float f, char out[FLOAT_TEXT_MAX])
     int e = e2 - 24; /* |f| = m·2^e */
     if (m < (1u << 23) || e < -44 || e > 100)
         return false; /* subnormal, or too small or large for 128 bits */
+    pthread_once(&powers_once, make_powers);
     u128 d, gap;      /* |f| = d·10^s; the gap to the next float up is gap·10^s */
     int s;
     if (e < 0) {
-        gap = pow_u128(5, -e);
+        gap = pow5[-e];
         d = (u128)m * gap;
         s = e;
     } else {
@@ -104,9 +111,9 @@ static bool exact_text(float f, char out[FLOAT_TEXT_MAX])
         u128 q = d;
         int t = s; /* the candidate is q·10^t */
         if (n > p) {
-            u128 unit = pow_u128(10, n - p);
+            u128 unit = pow10[n - p];
             q = d / unit;
-            u128 r = d % unit;
+            u128 r = d - q * unit;
             if (2 * r > unit || (2 * r == unit && (q & 1)))
                 q++;
             t += n - p;

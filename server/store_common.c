@@ -25,12 +25,21 @@ const char *store_status_name(store_status status)
     return "unknown";
 }
 
+static bool is_alnum(char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+
+/* A loop, not strspn: strspn builds a table of its set at every call, and
+ * /predict checks a name or two on every request. */
 bool store_name_valid(const char *name)
 {
-    if (!name || !((name[0] >= 'A' && name[0] <= 'Z') || (name[0] >= 'a' && name[0] <= 'z') ||
-                   (name[0] >= '0' && name[0] <= '9')))
+    if (!name || !is_alnum(name[0]))
         return false;
-    size_t len = strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-");
+    size_t len = 1;
+    while (len <= STORE_NAME_MAX && (is_alnum(name[len]) || name[len] == '_' || name[len] == '.' ||
+                                     name[len] == '-'))
+        len++;
     return name[len] == '\0' && len <= STORE_NAME_MAX;
 }
 

@@ -5,7 +5,8 @@
  * inputs are rows × width finite floats and a single row is one row; then
  * codec_predict_answer writes them back as if they were the outputs (with
  * labels that need escaping when the second bit is set), and the text must
- * be JSON of the promised shape.
+ * be JSON of the promised shape. Wherever the quick reader takes a body, the
+ * full cJSON reader must take it too and give the same request, bit for bit.
  */
 #include <math.h>
 
@@ -36,6 +37,20 @@ static void check_answer(const predict_request *r, bool classes)
     free(text);
 }
 
+static void check_quick_agrees(const char *body, size_t len, const char *from_path)
+{
+    predict_request q, t;
+    if (!codec_predict_quick(body, len, from_path, &q))
+        return;
+    api_error e = {0};
+    FUZZ_CHECK(codec_predict_tree(body, len, from_path, &t, &e));
+    FUZZ_CHECK(strcmp(q.model, t.model) == 0 && strcmp(q.version, t.version) == 0);
+    FUZZ_CHECK(q.rows == t.rows && q.width == t.width && q.single == t.single && q.tf_style == t.tf_style);
+    FUZZ_CHECK(memcmp(q.inputs, t.inputs, q.rows * q.width * sizeof(float)) == 0);
+    predict_request_free(&q);
+    predict_request_free(&t);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1)
@@ -44,6 +59,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char *body = fuzz_copy(data + 1, size - 1);
     if (!body)
         return 0;
+    check_quick_agrees(body, size - 1, from_path);
     predict_request r;
     api_error e = {0};
     if (codec_predict_request(body, size - 1, from_path, &r, &e)) {
