@@ -55,7 +55,7 @@ int main(int argc, char **argv)
     n_headers = argc - 4;
     struct MHD_Daemon *d = MHD_start_daemon(
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL, (uint16_t)atoi(argv[1]), NULL, NULL, answer, argv[3],
-        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)atoi(argv[2]), MHD_OPTION_CONNECTION_TIMEOUT, 60u, MHD_OPTION_END);
+        MHD_OPTION_THREAD_POOL_SIZE, atoi(argv[2]) > 1 ? (unsigned)atoi(argv[2]) : 0u, MHD_OPTION_CONNECTION_TIMEOUT, 60u, MHD_OPTION_END);
     if (!d) {
         fprintf(stderr, "predict_floor: cannot listen on %s\n", argv[1]);
         return 1;

@@ -68,13 +68,6 @@ static size_t string_room(const char *s)
     return 6 * strlen(s) + 2;
 }
 
-static char *put(char *o, const char *s)
-{
-    size_t n = strlen(s);
-    memcpy(o, s, n);
-    return o + n;
-}
-
 /* s as a JSON string: quotes, backslashes and control characters escaped;
  * other bytes (UTF-8) as they are. */
 static char *put_string(char *o, const char *s)
@@ -86,7 +79,7 @@ static char *put_string(char *o, const char *s)
             *o++ = '\\';
             *o++ = (char)*c;
         } else if (*c < 0x20) {
-            o = put(o, "\\u00");
+            o = text_put(o, "\\u00");
             *o++ = hex[*c >> 4];
             *o++ = hex[*c & 15];
         } else {
@@ -100,7 +93,7 @@ static char *put_string(char *o, const char *s)
 static char *put_float(char *o, float f)
 {
     if (!isfinite(f))
-        return put(o, "null");
+        return text_put(o, "null");
     char buf[FLOAT_TEXT_MAX];
     size_t n = float_text(f, buf);
     memcpy(o, buf, n);
@@ -136,8 +129,7 @@ static char *put_class(char *o, const predict_answer *a, const float *row)
     size_t k = row_argmax(row, a->outs);
     if (a->labels && k < a->labels->count)
         return put_string(o, a->labels->names[k]);
-    char buf[TEXT_U64_MAX];
-    return put(o, text_u64(k, buf));
+    return text_put_u64(o, k);
 }
 
 char *codec_predict_answer(const predict_answer *a, size_t *len)
@@ -154,14 +146,13 @@ char *codec_predict_answer(const predict_answer *a, size_t *len)
         return NULL;
     *o++ = '{';
     if (a->model) {
-        char buf[TEXT_U64_MAX];
-        o = put(o, "\"model\":");
+        o = text_put(o, "\"model\":");
         o = put_string(o, a->model);
-        o = put(o, ",\"version\":");
-        o = put(o, text_u64((uint64_t)a->version, buf));
+        o = text_put(o, ",\"version\":");
+        o = text_put_u64(o, (uint64_t)a->version);
         *o++ = ',';
     }
-    o = put(o, a->tf_style ? "\"predictions\":" : "\"outputs\":");
+    o = text_put(o, a->tf_style ? "\"predictions\":" : "\"outputs\":");
     if (a->single) {
         o = put_row(o, a->y, a->outs);
     } else {
@@ -174,7 +165,7 @@ char *codec_predict_answer(const predict_answer *a, size_t *len)
         *o++ = ']';
     }
     if (a->classes) {
-        o = put(o, ",\"labels\":");
+        o = text_put(o, ",\"labels\":");
         if (a->single) {
             o = put_class(o, a, a->y);
         } else {

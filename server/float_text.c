@@ -36,12 +36,14 @@ static void make_powers(void)
         pow10[i] = pow10[i - 1] * 10;
 }
 
+/* Decimal digits of v > 0: from its bit length (log10(2) ≈ 1233/4096), then
+ * one comparison, as the estimate is the count or one more. */
 static int digit_count(u128 v)
 {
-    int n = 1;
-    while (n < 39 && pow10[n] <= v)
-        n++;
-    return n;
+    uint64_t hi = (uint64_t)(v >> 64), lo = (uint64_t)v;
+    int bits = hi ? 128 - __builtin_clzll(hi) : 64 - __builtin_clzll(lo);
+    int n = (bits * 1233 >> 12) + 1;
+    return v < pow10[n - 1] ? n - 1 : n;
 }
 
 /* printf's %g layout of the digits ds (no trailing zeros, at least one)

@@ -43,6 +43,7 @@ struct http_request {
     bool admitted;                /* the first call is done */
     http_read failure;            /* HTTP_READ_CONTINUE while none */
     http_buffer body;             /* buffered routes */
+    uint64_t declared;            /* Content-Length (0 when absent) */
     uint64_t received;            /* body bytes seen */
     void *stream_state;           /* streamed routes: begin's result */
     http_stream *stream;          /* a queued streamed answer (for the log) */
@@ -352,8 +353,7 @@ static http_read request_admit(http_request *req)
         return HTTP_READ_REFUSED;
     }
     if ((req->route->flags & HTTP_JSON) && !http_require_json(req, res)) return HTTP_READ_REFUSED;
-    const char *cl = http_header(req, MHD_HTTP_HEADER_CONTENT_LENGTH);
-    if (cl && strtoull(cl, NULL, 10) > body_limit(req)) return HTTP_READ_TOO_LARGE;
+    if (req->declared > body_limit(req)) return HTTP_READ_TOO_LARGE;
     if (req->route->stream) {
         req->stream_state = req->route->stream->begin(req, res);
         if (!req->stream_state) return HTTP_READ_REFUSED;
@@ -366,9 +366,7 @@ static http_read request_admit(http_request *req)
 /* True when a body follows the headers (declared, or chunked). */
 static bool request_has_body(const http_request *req)
 {
-    const char *cl = http_header(req, MHD_HTTP_HEADER_CONTENT_LENGTH);
-    return (cl && strtoull(cl, NULL, 10) > 0) ||
-           http_header(req, MHD_HTTP_HEADER_TRANSFER_ENCODING) != NULL;
+    return req->declared > 0 || http_header(req, MHD_HTTP_HEADER_TRANSFER_ENCODING) != NULL;
 }
 
 /* Runs the handler (or ends the stream) once the whole body is in. */
@@ -413,16 +411,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     http_server *srv = cls;
     http_request *req = *con_cls;
     if (!req) {
-        /* Room for every capture value: at most the path plus NULs. */
-        req = calloc(1, sizeof *req + strlen(url) + HTTP_MAX_CAPTURES + 1);
+        /* Room for every capture value: at most the path plus NULs. (malloc:
+         * glibc's calloc skips its per-thread cache.) */
+        req = malloc(sizeof *req + strlen(url) + HTTP_MAX_CAPTURES + 1);
         if (!req) return MHD_NO;
+        const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        *req = (http_request){.srv = srv, .conn = conn, .method = method, .path = url,
+                              .failure = HTTP_READ_CONTINUE, .res.srv = srv,
+                              .declared = cl ? strtoull(cl, NULL, 10) : 0};
         clock_gettime(CLOCK_MONOTONIC, &req->start);
-        req->srv = srv;
-        req->conn = conn;
-        req->method = method;
-        req->path = url;
-        req->failure = HTTP_READ_CONTINUE;
-        req->res.srv = srv;
         *con_cls = req;
     }
     http_read outcome;
@@ -462,20 +459,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     return request_answer(req);
 }
 
-/* Joins the NULL-ended parts into line; false when they do not fit. */
-static bool join(char *line, size_t cap, const char *const *parts)
-{
-    size_t at = 0;
-    for (; *parts; parts++) {
-        size_t n = strlen(*parts);
-        if (n >= cap - at) return false;
-        memcpy(line + at, *parts, n);
-        at += n;
-    }
-    line[at] = '\0';
-    return true;
-}
-
 /* The request's log line: "http: POST /predict 200 52B 0.1ms", one write
  * (stdio locks the stream, so lines never interleave). The Authorization
  * header is never logged. Built by hand: printf's formatting cost as much as
@@ -483,16 +466,27 @@ static bool join(char *line, size_t cap, const char *const *parts)
 static void log_request(const http_request *req, bool completed)
 {
     uint64_t tenths = (uint64_t)(seconds_since(&req->start) * 1e4 + 0.5);
-    char line[512], status[TEXT_U64_MAX], bytes[TEXT_U64_MAX], whole[TEXT_U64_MAX], tenth[TEXT_U64_MAX];
-    bool fits = join(line, sizeof line, (const char *const[]){
-        "http: ", req->method, " ", req->path, " ", text_u64(req->status, status), " ",
-        text_u64(req->bytes, bytes), "B ", text_u64(tenths / 10, whole), ".", text_u64(tenths % 10, tenth),
-        completed ? "ms\n" : "ms (connection ended early)\n", NULL});
-    if (fits)
-        fputs(line, stderr);
-    else /* a very long path */
-        fprintf(stderr, "http: %s %s %u %" PRIu64 "B %" PRIu64 ".%" PRIu64 "ms%s\n", req->method, req->path,
-                req->status, req->bytes, tenths / 10, tenths % 10, completed ? "" : " (connection ended early)");
+    const char *end = completed ? "ms\n" : "ms (connection ended early)\n";
+    char line[512];
+    if (strlen(req->method) + strlen(req->path) + 4 * TEXT_U64_MAX + 40 > sizeof line) { /* a very long path */
+        fprintf(stderr, "http: %s %s %u %" PRIu64 "B %" PRIu64 ".%" PRIu64 "%s", req->method, req->path,
+                req->status, req->bytes, tenths / 10, tenths % 10, end);
+        return;
+    }
+    char *o = text_put(line, "http: ");
+    o = text_put(o, req->method);
+    *o++ = ' ';
+    o = text_put(o, req->path);
+    *o++ = ' ';
+    o = text_put_u64(o, req->status);
+    *o++ = ' ';
+    o = text_put_u64(o, req->bytes);
+    o = text_put(o, "B ");
+    o = text_put_u64(o, tenths / 10);
+    *o++ = '.';
+    o = text_put_u64(o, tenths % 10);
+    o = text_put(o, end);
+    fwrite(line, 1, (size_t)(o - line), stderr);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
@@ -561,7 +555,8 @@ http_server *http_start(const http_options *opt, char *err, size_t errlen)
     pthread_mutex_init(&srv->streams_mu, NULL);
     srv->daemon = MHD_start_daemon(
         flags, (uint16_t)opt->port, NULL, NULL, on_request, srv, MHD_OPTION_SOCK_ADDR, &addr.sa,
-        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(opt->threads ? opt->threads : 1),
+        /* 0: no pool, one thread (libmicrohttpd warns about a pool of 1) */
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(opt->threads > 1 ? opt->threads : 0),
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)opt->max_connections,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)opt->timeout, MHD_OPTION_NOTIFY_COMPLETED,
         on_completed, srv, MHD_OPTION_END);
