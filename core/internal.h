@@ -92,13 +92,16 @@ typedef struct {
 
 /* The process's path, chosen once (thread-safe) from the CPU and SCRATCHNET_KERNELS. */
 const sn_kernels *sn_kernels_get(void);
+/* The path of inference and of backprop.c's products (predict, evaluate,
+ * explain): the process's path, with AVX2 in place of AVX-512 (kernels.c says why). */
+const sn_kernels *sn_kernels_inference(void);
 /* A path by name if this CPU can run it, else NULL ("portable" always works). */
 const sn_kernels *sn_kernels_find(const char *name);
 #if defined(__x86_64__)
 extern const sn_kernels sn_kernels_avx2, sn_kernels_avx512; /* use only through the above */
 #endif
 
-/* The three products of a dense layer, row-major, C is m × n, on the process's path. */
+/* The three products of a dense layer, row-major, C is m × n, on inference's path. */
 void sn_gemm_nt(size_t m, size_t n, size_t k, const float *A, const float *B, float *C); /* C = A·Bᵀ, A m×k, B n×k */
 void sn_gemm_nn(size_t m, size_t n, size_t k, const float *A, const float *B, float *C); /* C = A·B, A m×k, B k×n */
 void sn_gemm_tn_acc(size_t m, size_t n, size_t k, const float *A, const float *B, float *C); /* C += Aᵀ·B, A k×m, B k×n */

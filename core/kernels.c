@@ -164,21 +164,48 @@ const sn_kernels *sn_kernels_get(void)
 
 const char *sn_kernel_path(void) { return sn_kernels_get()->name; }
 
-/* ---- the three products of a dense layer ---- */
+/* Inference's path: AVX-512 runs its 512-bit FMAs at a lower clock, and the
+ * core stays slower for a while after them, everything on it included. A
+ * server answering /predict runs a few of them per request between its
+ * network work: measured on this project's Xeon (Sapphire Rapids class),
+ * the AVX-512 path cost the whole server 10% of its requests per second
+ * against AVX2 (or the portable path), though the products themselves were
+ * a tiny part of each request. Training keeps AVX-512: long runs of wide
+ * FMAs pay for the clock. One path for every batch size, so that a row's
+ * outputs never depend on the rows predicted with it. */
+static const sn_kernels *inference;
+static pthread_once_t inference_once = PTHREAD_ONCE_INIT;
+
+static void choose_inference(void)
+{
+    inference = sn_kernels_get();
+#if defined(__x86_64__)
+    if (inference == &sn_kernels_avx512 && sn_kernels_find("avx2"))
+        inference = sn_kernels_find("avx2");
+#endif
+}
+
+const sn_kernels *sn_kernels_inference(void)
+{
+    pthread_once(&inference_once, choose_inference);
+    return inference;
+}
+
+/* ---- the three products of a dense layer (backprop.c: inference) ---- */
 
 void sn_gemm_nn(size_t m, size_t n, size_t k, const float *A, const float *B, float *C)
 {
-    sn_kernels_get()->gemm(m, n, k, A, k, 1, B, n, C, n, NULL, 0);
+    sn_kernels_inference()->gemm(m, n, k, A, k, 1, B, n, C, n, NULL, 0);
 }
 
 void sn_gemm_tn_acc(size_t m, size_t n, size_t k, const float *A, const float *B, float *C)
 {
-    sn_kernels_get()->gemm(m, n, k, A, 1, m, B, n, C, n, NULL, SN_GEMM_ACC);
+    sn_kernels_inference()->gemm(m, n, k, A, 1, m, B, n, C, n, NULL, SN_GEMM_ACC);
 }
 
 void sn_gemm_nt(size_t m, size_t n, size_t k, const float *A, const float *B, float *C)
 {
-    sn_kernels_get()->gemm_nt(m, n, k, A, k, B, k, C, n, NULL, 0);
+    sn_kernels_inference()->gemm_nt(m, n, k, A, k, B, k, C, n, NULL, 0);
 }
 
 /* ---- the optimizer's flat loops ---- */

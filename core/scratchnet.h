@@ -263,7 +263,10 @@ sn_status sn_numeric_gradient(const sn_net *net, const float *X, const float *Y,
  * (static string). Chosen once, at the first use of the core, from the CPU
  * (one binary runs on any x86-64; other CPUs use "portable"), unless the
  * environment variable SCRATCHNET_KERNELS names a path (portable|avx2|avx512);
- * a path the CPU lacks falls back to the best one it has. Thread-safe. */
+ * a path the CPU lacks falls back to the best one it has. Thread-safe.
+ * Training runs on it; inference (sn_predict, sn_evaluate_loss, sn_explain_step)
+ * runs on AVX2 where it is AVX-512, whose clock penalty outweighs its width
+ * on small batches between network work (kernels.c has the figures). */
 const char *sn_kernel_path(void);
 
 /* ---- serialisation ---- */

@@ -7,7 +7,8 @@
  * 64, 100); the fused epilogue (bias, relu, accumulate); gemm_nt's elements
  * the same bits wherever they lie in C; Adam against the portable loop;
  * the transposes, exactly;
- * and the public wrappers sn_gemm_nt/nn/tn_acc on the process's path.
+ * and the public wrappers sn_gemm_nt/nn/tn_acc on inference's path (AVX2
+ * where the process's is AVX-512), bit for bit.
  *
  * Tolerance: |c − ref| ≤ 1e-5 · Σ_p |a_p·b_p| + 1e-30 for every element (float
  * sums of up to 784 products; the bound is about 20 float epsilons of the
@@ -263,7 +264,7 @@ START_TEST(test_transpose_paths_exact)
 }
 END_TEST
 
-START_TEST(test_public_products_on_process_path)
+START_TEST(test_public_products_on_inference_path)
 {
     sn_rng rng;
     sn_rng_seed(&rng, 5);
@@ -274,6 +275,12 @@ START_TEST(test_public_products_on_process_path)
     ck_assert(C && Ct0);
     memcpy(Ct0, Ct, m * n * 4);
     sn_gemm_nt(m, n, k, A, B, C); /* C = A·Bᵀ */
+    float *C2 = malloc(m * n * 4);
+    ck_assert_ptr_nonnull(C2);
+    sn_kernels_inference()->gemm_nt(m, n, k, A, k, B, k, C2, n, NULL, 0);
+    ck_assert_msg(memcmp(C, C2, m * n * 4) == 0, "sn_gemm_nt is not on inference's path (%s)",
+                  sn_kernels_inference()->name);
+    free(C2);
     for (size_t i = 0; i < m; i++)
         for (size_t j = 0; j < n; j++) {
             double s = 0, mag = 0;
@@ -311,9 +318,16 @@ START_TEST(test_dispatch_is_stable_and_known)
     ck_assert_ptr_eq(k, sn_kernels_get());
     ck_assert(!strcmp(k->name, "portable") || !strcmp(k->name, "avx2") || !strcmp(k->name, "avx512"));
     ck_assert_str_eq(sn_kernel_path(), k->name);
+    /* inference: the process's path, AVX2 in place of AVX-512 */
+    const sn_kernels *inference = sn_kernels_inference();
+    ck_assert_ptr_eq(inference, sn_kernels_inference());
+    if (!strcmp(k->name, "avx512"))
+        ck_assert_str_eq(inference->name, "avx2");
+    else
+        ck_assert_ptr_eq(inference, k);
     ck_assert_ptr_nonnull(sn_kernels_find("portable"));
     ck_assert_ptr_null(sn_kernels_find("sse9"));
-    printf("kernels: this process runs %s\n", k->name);
+    printf("kernels: this process trains on %s, infers on %s\n", k->name, inference->name);
 }
 END_TEST
 
@@ -327,7 +341,7 @@ static Suite *kernels_suite(void)
     tcase_add_test(tc, test_nt_elements_independent_of_blocks);
     tcase_add_test(tc, test_adam_paths_match_portable);
     tcase_add_test(tc, test_transpose_paths_exact);
-    tcase_add_test(tc, test_public_products_on_process_path);
+    tcase_add_test(tc, test_public_products_on_inference_path);
     tcase_add_test(tc, test_dispatch_is_stable_and_known);
     suite_add_tcase(s, tc);
     return s;
