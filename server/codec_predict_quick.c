@@ -11,11 +11,12 @@
  * The reader takes only a strict part of JSON: strings without escapes or
  * control characters, numbers in JSON's grammar (at most 63 characters), the
  * fields above once each, and values that pass the full reader's checks. A
- * value it takes is the one cJSON gives: the same strtod on the same
- * characters, then the same conversion to float. Anything else, every error
- * included, is declined (false, nothing kept), and the full reader
- * (codec_predict_tree) reads the body and says what is wrong. The predict
- * fuzzer checks that the two agree on every body this one takes.
+ * value it takes is the one cJSON gives: strtod's double for the same
+ * characters (json_number_value), then the same conversion to float.
+ * Anything else, every error included, is declined (false, nothing kept),
+ * and the full reader (codec_predict_tree) reads the body and says what is
+ * wrong. tests/unit/test_predict_quick.c and the predict fuzzer check that
+ * the two agree on every body this one takes.
  */
 #include <math.h>
 #include <stdlib.h>
