@@ -4,12 +4,12 @@
 # /metrics, sqlite3 for inspecting test databases, clang 14 with its
 # libFuzzer runtime for the fuzzers, valgrind for make valgrind), or with "bench" what
 # `make bench` uses (zlib for the IDX reader, the Fashion-MNIST data set,
-# PyTorch and numpy with OpenBLAS to compare against).
+# PyTorch and numpy with OpenBLAS to compare against, wrk and curl for /predict).
 # As root it runs apt-get for whatever is missing; otherwise it names them.
 PKGS="build-essential pkg-config libmicrohttpd-dev libcjson-dev libsqlite3-dev"
 TEST_PKGS="check libcurl4-openssl-dev prometheus sqlite3"
 TEST_PKGS="$TEST_PKGS clang-14 libclang-rt-14-dev valgrind"
-BENCH_PKGS="zlib1g-dev dataset-fashion-mnist python3-torch python3-numpy libopenblas0-pthread"
+BENCH_PKGS="zlib1g-dev dataset-fashion-mnist python3-torch python3-numpy libopenblas0-pthread wrk curl"
 # The browser tests (make test-browser) use Debian's Chromium and Node.js 18 with
 # npm; a Node.js installed another way (e.g. NodeSource's, which carries npm) is kept.
 TEST_PKGS="$TEST_PKGS chromium"
