@@ -85,6 +85,10 @@ typedef struct {
                  const float *B, size_t ldb, float *C, size_t ldc, const float *bias, int flags);
     void (*gemm_nt)(size_t m, size_t n, size_t k, const float *A, size_t lda, const float *B,
                     size_t ldb, float *C, size_t ldc, const float *bias, int flags);
+    /* gemm_nt in the avx2 path's order, the same bits as its gemm_nt, on a
+     * wider path (avx512); NULL elsewhere. */
+    void (*gemm_nt8)(size_t m, size_t n, size_t k, const float *A, size_t lda, const float *B,
+                     size_t ldb, float *C, size_t ldc, const float *bias, int flags);
     void (*adam)(float *p, const float *g, float *m, float *v, size_t n, const sn_adam_coef *c);
     /* dst (cols × rows, row stride ldd) = srcᵀ, as sn_transpose */
     void (*transpose)(const float *src, size_t rows, size_t cols, size_t lds, float *dst, size_t ldd);

@@ -203,9 +203,18 @@ void sn_gemm_tn_acc(size_t m, size_t n, size_t k, const float *A, const float *B
     sn_kernels_inference()->gemm(m, n, k, A, 1, m, B, n, C, n, NULL, SN_GEMM_ACC);
 }
 
+/* Batches from this many rows take the process path's gemm_nt8 where it has
+ * one: the inference path's bits at 512 bits, where wide FMAs pay for their
+ * clock (a single /predict row does not). */
+#define WIDE_ROWS 16
+
 void sn_gemm_nt(size_t m, size_t n, size_t k, const float *A, const float *B, float *C)
 {
-    sn_kernels_inference()->gemm_nt(m, n, k, A, k, B, k, C, n, NULL, 0);
+    const sn_kernels *wide = sn_kernels_get();
+    if (m >= WIDE_ROWS && wide->gemm_nt8 && sn_kernels_inference() != wide)
+        wide->gemm_nt8(m, n, k, A, k, B, k, C, n, NULL, 0);
+    else
+        sn_kernels_inference()->gemm_nt(m, n, k, A, k, B, k, C, n, NULL, 0);
 }
 
 /* ---- the optimizer's flat loops ---- */

@@ -201,15 +201,15 @@ int server_terminate(server *s)
         log_note(s, "---- harness: the server died of signal %d after SIGTERM\n", WTERMSIG(status));
     }
     s->pid = 0;
-    if (getenv("HARNESS_VERBOSE")) log_dump(s);
-    return ended && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    int code = ended && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    if (code != 0 || getenv("HARNESS_VERBOSE")) log_dump(s); /* what it said before it ended */
+    return code;
 }
 
 void server_restart(server *s)
 {
     if (s->pid) { /* still running: stop it first (a test may have stopped it itself) */
         int status = server_terminate(s);
-        if (status != 0) log_dump(s); /* what the server said before it died */
         ck_assert_msg(status == 0, "the server exited with %d when stopped for a restart", status);
     }
     server_launch(s);

@@ -8,7 +8,9 @@
  * the same bits wherever they lie in C; Adam against the portable loop;
  * the transposes, exactly;
  * and the public wrappers sn_gemm_nt/nn/tn_acc on inference's path (AVX2
- * where the process's is AVX-512), bit for bit.
+ * where the process's is AVX-512), bit for bit; gemm_nt8 (inference's large
+ * batches on AVX-512) the avx2 path's gemm_nt bit for bit, so that a row's
+ * products are the same alone and in a batch.
  *
  * Tolerance: |c − ref| ≤ 1e-5 · Σ_p |a_p·b_p| + 1e-30 for every element (float
  * sums of up to 784 products; the bound is about 20 float epsilons of the
@@ -198,6 +200,39 @@ START_TEST(test_nt_elements_independent_of_blocks)
 }
 END_TEST
 
+/* gemm_nt8 (AVX-512, inference's large batches) gives the avx2 path's
+ * gemm_nt bit for bit, on every awkward shape, with bias and relu, and with
+ * the larger lda and ldc of a sub-block. */
+START_TEST(test_nt8_is_avx2_bit_for_bit)
+{
+    const sn_kernels *wide = sn_kernels_find("avx512"), *avx2 = sn_kernels_find("avx2");
+    if (!wide || !avx2) {
+        printf("kernels: gemm_nt8 skipped, this CPU lacks avx512\n");
+        return;
+    }
+    ck_assert_ptr_nonnull(wide->gemm_nt8);
+    ck_assert_ptr_null(avx2->gemm_nt8);
+    sn_rng rng;
+    sn_rng_seed(&rng, 29);
+    static const size_t ROWS[] = {1, 2, 3, 5, 6, 7, 13, 16, 64, 100};
+    for (size_t ri = 0; ri < sizeof ROWS / sizeof ROWS[0]; ri++)
+        for (size_t ni = 0; ni < sizeof SIZES / sizeof SIZES[0]; ni++)
+            for (size_t ki = 0; ki < sizeof SIZES / sizeof SIZES[0]; ki++) {
+                size_t m = ROWS[ri], n = SIZES[ni], k = SIZES[ki], lda = k + 3, ldc = n + 5;
+                float *A = random_floats(&rng, m * lda), *B = random_floats(&rng, n * k);
+                float *bias = random_floats(&rng, m), *want = calloc(m * ldc, 4), *got = calloc(m * ldc, 4);
+                ck_assert(want && got);
+                int flags = (int)(ri + ni + ki) % 2 ? SN_GEMM_RELU : 0;
+                const float *b = ki % 2 ? bias : NULL;
+                avx2->gemm_nt(m, n, k, A, lda, B, k, want, ldc, b, flags);
+                wide->gemm_nt8(m, n, k, A, lda, B, k, got, ldc, b, flags);
+                if (memcmp(want, got, m * ldc * 4) != 0)
+                    ck_abort_msg("gemm_nt8 differs from avx2's gemm_nt at m %zu n %zu k %zu", m, n, k);
+                free(A), free(B), free(bias), free(want), free(got);
+            }
+}
+END_TEST
+
 START_TEST(test_adam_paths_match_portable)
 {
     const sn_kernels *ref = sn_kernels_find("portable");
@@ -311,6 +346,25 @@ START_TEST(test_public_products_on_inference_path)
 }
 END_TEST
 
+/* A row's products do not depend on its batch: sn_gemm_nt over 40 rows (the
+ * wide kernel where there is one) gives each row the bits it gets alone. */
+START_TEST(test_nt_rows_independent_of_batch)
+{
+    sn_rng rng;
+    sn_rng_seed(&rng, 31);
+    const size_t m = 40, n = 33, k = 784;
+    float *A = random_floats(&rng, m * k), *B = random_floats(&rng, n * k);
+    float *batch = malloc(m * n * 4), *alone = malloc(n * 4);
+    ck_assert(batch && alone);
+    sn_gemm_nt(m, n, k, A, B, batch);
+    for (size_t i = 0; i < m; i++) {
+        sn_gemm_nt(1, n, k, A + i * k, B, alone);
+        ck_assert_msg(memcmp(alone, batch + i * n, n * 4) == 0, "row %zu differs alone and in a batch", i);
+    }
+    free(A), free(B), free(batch), free(alone);
+}
+END_TEST
+
 START_TEST(test_dispatch_is_stable_and_known)
 {
     const sn_kernels *k = sn_kernels_get();
@@ -339,9 +393,11 @@ static Suite *kernels_suite(void)
     tcase_add_loop_test(tc, test_paths_against_reference, 0, 3);
     tcase_add_test(tc, test_epilogue_flags_and_empty_depth);
     tcase_add_test(tc, test_nt_elements_independent_of_blocks);
+    tcase_add_test(tc, test_nt8_is_avx2_bit_for_bit);
     tcase_add_test(tc, test_adam_paths_match_portable);
     tcase_add_test(tc, test_transpose_paths_exact);
     tcase_add_test(tc, test_public_products_on_inference_path);
+    tcase_add_test(tc, test_nt_rows_independent_of_batch);
     tcase_add_test(tc, test_dispatch_is_stable_and_known);
     suite_add_tcase(s, tc);
     return s;
