@@ -174,14 +174,19 @@ const char *sn_kernel_path(void) { return sn_kernels_get()->name; }
  * FMAs pay for the clock. One path for every batch size, so that a row's
  * outputs never depend on the rows predicted with it. */
 static const sn_kernels *inference;
+/* The wide path's gemm_nt with inference's bits (gemm_nt8), for large
+ * batches; NULL when inference runs on the process's own path. */
+static const sn_kernels *inference_wide;
 static pthread_once_t inference_once = PTHREAD_ONCE_INIT;
 
 static void choose_inference(void)
 {
     inference = sn_kernels_get();
 #if defined(__x86_64__)
-    if (inference == &sn_kernels_avx512 && sn_kernels_find("avx2"))
+    if (inference == &sn_kernels_avx512 && sn_kernels_find("avx2")) {
+        inference_wide = inference;
         inference = sn_kernels_find("avx2");
+    }
 #endif
 }
 
@@ -210,11 +215,11 @@ void sn_gemm_tn_acc(size_t m, size_t n, size_t k, const float *A, const float *B
 
 void sn_gemm_nt(size_t m, size_t n, size_t k, const float *A, const float *B, float *C)
 {
-    const sn_kernels *wide = sn_kernels_get();
-    if (m >= WIDE_ROWS && wide->gemm_nt8 && sn_kernels_inference() != wide)
-        wide->gemm_nt8(m, n, k, A, k, B, k, C, n, NULL, 0);
+    const sn_kernels *path = sn_kernels_inference();
+    if (m >= WIDE_ROWS && inference_wide)
+        inference_wide->gemm_nt8(m, n, k, A, k, B, k, C, n, NULL, 0);
     else
-        sn_kernels_inference()->gemm_nt(m, n, k, A, k, B, k, C, n, NULL, 0);
+        path->gemm_nt(m, n, k, A, k, B, k, C, n, NULL, 0);
 }
 
 /* ---- the optimizer's flat loops ---- */
